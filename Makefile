@@ -1,0 +1,47 @@
+# Two commands for a new user:  `make run` (set up + open the app)  and  `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEMO_DB := var/demo.duckdb
+
+.PHONY: run test setup demo data lint typecheck bench browser clean
+
+run: setup demo  ## set everything up and open the app on http://127.0.0.1:8501
+	$(VENV)/bin/streamlit run app.py
+
+test: $(VENV)/.dev-installed browser  ## install test tools and run lint, types and the test suite
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(PY) -m pytest
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+demo: $(DEMO_DB)  ## the demo database (reused by later runs)
+
+$(DEMO_DB): $(VENV)/.installed data/cameras/thuduc_cameras.csv
+	$(PY) -m tracing demo --db $(DEMO_DB)
+
+data: setup  ## rebuild data/ from ../shared/data (developers only; the result is committed)
+	$(PY) -m tracing build-data
+
+browser:  ## Chromium for the real-browser test (installed when missing and we are root)
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "could not install chromium: the browser test will be skipped outside CI"
+
+bench: setup
+	$(PY) bench/network.py
+	$(PY) bench/store.py
+
+clean:
+	rm -rf var .mypy_cache .ruff_cache .pytest_cache

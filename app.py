@@ -1,0 +1,14 @@
+"""Streamlit entry point: a router over the app's pages (``streamlit run app.py``)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.set_page_config(page_title="Thủ Đức vehicle tracing", page_icon="🛰️", layout="wide")
+
+pages = {
+    "City": [
+        st.Page("app_pages/city_map.py", title="Map & cameras", icon="🗺️", default=True),
+    ],
+}
+st.navigation(pages).run()

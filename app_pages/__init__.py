@@ -1,0 +1,1 @@
+"""Pages of the Streamlit app: gather input, call the library, render."""

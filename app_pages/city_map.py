@@ -1,0 +1,100 @@
+"""City map: roads, wards and cameras of Thủ Đức, and the camera registry."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_pages import resources
+from tracing import cameras as registry
+from tracing import maps
+from tracing.errors import TracingError
+
+TABLE_COLUMNS = ["code", "name", "ward", "is_lpr", "heading", "heading_known", "road", "status",
+                 "snap_distance_m", "lon", "lat", "id"]
+
+
+def city_map(cameras: gpd.GeoDataFrame) -> None:
+    fmap = maps.base_map()
+    maps.add_wards(fmap, resources.wards())
+    maps.add_outline(fmap, resources.outline())
+    maps.add_roads(fmap, resources.main_roads_geojson())
+    maps.add_cameras(fmap, cameras)
+    maps.finish(fmap)
+    st_folium(fmap, height=620, use_container_width=True, returned_objects=[], key="city_map")
+
+
+def filtered(cameras: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    left, middle, right = st.columns([2, 2, 1])
+    text = left.text_input("Search code, name or road", placeholder="e.g. Võ Văn Ngân, TTH 21")
+    wards = middle.multiselect("Wards", sorted(cameras["ward"].dropna().unique()))
+    lpr_only = right.toggle("Plate-reading only")
+    keep = pd.Series(True, index=cameras.index)
+    if text.strip():
+        haystack = (cameras["code"].fillna("") + " " + cameras["name"].fillna("") + " "
+                    + cameras["road"].fillna(""))
+        keep &= haystack.str.contains(text.strip(), case=False, regex=False)
+    if wards:
+        keep &= cameras["ward"].isin(wards)
+    if lpr_only:
+        keep &= cameras["is_lpr"]
+    return cameras[keep]
+
+
+def export_buttons(cameras: gpd.GeoDataFrame) -> None:
+    left, right = st.columns(2)
+    csv = pd.DataFrame(cameras[list(registry.REGISTRY_COLUMNS)]).to_csv(index=False)
+    left.download_button("Export CSV", csv, "cameras.csv", "text/csv")
+    right.download_button("Export GeoJSON", registry.registry_geojson(cameras),
+                          "cameras.geojson", "application/geo+json")
+
+
+def import_form() -> None:
+    with st.expander("Load a camera registry (CSV or GeoJSON)"):
+        st.caption("Columns: " + ", ".join(registry.REGISTRY_COLUMNS) + ". Required: id, lon, "
+                   "lat. Cameras are snapped to the road edge they watch; the current "
+                   "registry is replaced only if every row is valid.")
+        upload = st.file_uploader("Registry file", type=["csv", "geojson", "json"])
+        if upload is None or not st.button("Validate and replace the registry"):
+            return
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / upload.name
+            path.write_bytes(upload.getvalue())
+            try:
+                loaded = registry.read_registry(path)
+                snapped = registry.snap_cameras(loaded, resources.road_edges())
+                registry.save_registry(resources.store(), snapped)
+            except TracingError as exc:
+                st.error(f"Registry not loaded: {exc}")
+                return
+        st.success(f"Loaded {len(snapped)} cameras ({int(snapped.is_lpr.sum())} read plates).")
+        st.rerun()
+
+
+st.title("Thủ Đức City: roads, wards and cameras")
+try:
+    cameras = registry.load_registry(resources.store())
+except TracingError as exc:
+    st.error(f"Cannot open the camera registry: {exc}")
+    st.stop()
+
+lpr = int(cameras["is_lpr"].sum())
+a, b, c = st.columns(3)
+a.metric("Cameras", len(cameras))
+b.metric("Plate-reading", lpr)
+c.metric("Wards covered", cameras["ward"].nunique())
+city_map(cameras)
+st.caption("Red: plate-reading cameras · dark: other cameras · dashed: ward boundaries "
+           "(2019 units). Click a camera for its details.")
+
+st.subheader("Camera registry")
+shown = filtered(cameras)
+st.dataframe(pd.DataFrame(shown[TABLE_COLUMNS]), hide_index=True, use_container_width=True)
+st.caption(f"{len(shown)} of {len(cameras)} cameras")
+export_buttons(shown)
+import_form()

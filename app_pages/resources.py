@@ -1,0 +1,53 @@
+"""Shared, cached resources of the app's pages (loaded once per server process)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import osmnx as ox
+import shapely
+import streamlit as st
+
+from tracing import boundaries, maps, network, settings
+from tracing.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+def database_path() -> Path:
+    """The database the app works on: ``TRACING_DB`` or the demo database."""
+    return Path(os.environ.get("TRACING_DB", str(settings.DEMO_DB)))
+
+
+@st.cache_resource(show_spinner="Loading the road network…")
+def road_graph() -> nx.MultiDiGraph:
+    return network.load_network()
+
+
+@st.cache_resource(show_spinner=False)
+def road_edges() -> gpd.GeoDataFrame:
+    return ox.graph_to_gdfs(road_graph(), nodes=False)
+
+
+@st.cache_resource(show_spinner=False)
+def wards() -> gpd.GeoDataFrame:
+    return boundaries.load_wards()
+
+
+@st.cache_resource(show_spinner=False)
+def outline() -> shapely.Geometry:
+    return boundaries.load_outline()
+
+
+@st.cache_resource(show_spinner=False)
+def store() -> Store:
+    return Store.open(database_path())
+
+
+@st.cache_resource(show_spinner=False)
+def main_roads_geojson() -> str:
+    return maps.roads_geojson(road_edges())

@@ -1,0 +1,34 @@
+"""Exceptions of the tracing package: one base class, a few specific ones.
+
+Messages name the offending value; causes are chained with ``raise ... from``.
+"""
+
+from __future__ import annotations
+
+
+class TracingError(Exception):
+    """Base class of every error the tracing library raises on purpose."""
+
+
+class PlateError(TracingError, ValueError):
+    """A string is not a valid Vietnamese licence plate."""
+
+
+class NetworkError(TracingError):
+    """The road network cannot be built or loaded."""
+
+
+class BoundaryError(TracingError):
+    """A boundary file is missing or invalid."""
+
+
+class RegistryError(TracingError, ValueError):
+    """A camera registry file or row is invalid."""
+
+
+class StoreError(TracingError):
+    """The DuckDB store cannot be opened, migrated or written."""
+
+
+class IngestError(StoreError, ValueError):
+    """A batch of reads cannot be ingested at all (wrong columns, unreadable file)."""
