@@ -26,6 +26,8 @@ def city_map(cameras: gpd.GeoDataFrame) -> None:
     maps.add_roads(fmap, resources.main_roads_geojson())
     maps.add_cameras(fmap, cameras)
     maps.finish(fmap)
+    west, south, east, north = resources.outline().bounds
+    fmap.fit_bounds([[south, west], [north, east]])
     st_folium(fmap, height=620, use_container_width=True, returned_objects=[], key="city_map")
 
 
@@ -68,7 +70,7 @@ def import_form() -> None:
             try:
                 loaded = registry.read_registry(path)
                 snapped = registry.snap_cameras(loaded, resources.road_edges())
-                registry.save_registry(resources.store(), snapped)
+                resources.store().replace_cameras(snapped)
             except TracingError as exc:
                 st.error(f"Registry not loaded: {exc}")
                 return
@@ -94,7 +96,7 @@ st.caption("Red: plate-reading cameras · dark: other cameras · dashed: ward bo
 
 st.subheader("Camera registry")
 shown = filtered(cameras)
-st.dataframe(pd.DataFrame(shown[TABLE_COLUMNS]), hide_index=True, use_container_width=True)
+st.dataframe(pd.DataFrame(shown[TABLE_COLUMNS]), hide_index=True, width="stretch")
 st.caption(f"{len(shown)} of {len(cameras)} cameras")
 export_buttons(shown)
 import_form()

@@ -43,9 +43,14 @@ def outline() -> shapely.Geometry:
     return boundaries.load_outline()
 
 
-@st.cache_resource(show_spinner=False)
 def store() -> Store:
-    return Store.open(database_path())
+    """The store of :func:`database_path` (one handle per file and server process)."""
+    return _store(str(database_path()))
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> Store:
+    return Store(path)
 
 
 @st.cache_resource(show_spinner=False)

@@ -3,6 +3,8 @@ connection to a host other than 127.0.0.1 fails the test."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tracing import settings
@@ -16,3 +18,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "shared_data" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def app_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding the shipped camera registry (what the app opens)."""
+    from tracing import cameras
+    from tracing.store import Store
+
+    path = tmp_path_factory.mktemp("app") / "app.duckdb"
+    with Store(path) as store:
+        store.replace_cameras(cameras.read_registry(settings.CAMERAS_DIR / "thuduc_cameras.csv"))
+    return path

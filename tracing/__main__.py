@@ -35,9 +35,9 @@ def demo(args: argparse.Namespace) -> str:
     from tracing import cameras
     from tracing.store import Store
 
-    store = Store.open(args.db)
     registry = cameras.read_registry(settings.CAMERAS_DIR / "thuduc_cameras.csv")
-    cameras.save_registry(store, registry)
+    with Store(args.db) as store:
+        store.replace_cameras(registry)
     return f"demo database {args.db}: {len(registry)} cameras"
 
 
@@ -45,16 +45,16 @@ def ingest(args: argparse.Namespace) -> str:
     """Ingest a CSV or Parquet file of plate reads (idempotent; bad rows go to rejects)."""
     from tracing.store import Store
 
-    report = Store.open(args.db).ingest_file(args.file, source=args.file.name)
-    return str(report)
+    with Store(args.db) as store:
+        return str(store.ingest(args.file))
 
 
 def ingest_service(args: argparse.Namespace) -> str:
     """Load the spool into the database until interrupted (the single writer)."""
     from tracing.store import Store, run_ingest_service
 
-    with contextlib.suppress(KeyboardInterrupt):
-        run_ingest_service(Store.open(args.db), args.spool, poll_s=args.poll_s)
+    with contextlib.suppress(KeyboardInterrupt), Store(args.db) as store:
+        run_ingest_service(store, args.spool, poll_s=args.poll_s)
     return "ingest service stopped"
 
 

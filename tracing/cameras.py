@@ -22,7 +22,7 @@ import math
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -32,6 +32,9 @@ from shapely.geometry import LineString, Point
 
 from tracing import settings
 from tracing.errors import RegistryError
+
+if TYPE_CHECKING:
+    from tracing.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -246,6 +249,15 @@ def _camera(row: Any) -> Camera:
         road=None if pd.isna(row.road) else str(row.road),
         snap_distance_m=None if pd.isna(row.snap_distance_m) else float(row.snap_distance_m),
     )
+
+
+def load_registry(store: Store) -> gpd.GeoDataFrame:
+    """The registry held in a store's ``cameras`` table."""
+    with store.reader() as con:
+        frame = con.execute("SELECT * FROM cameras ORDER BY code, id").df()
+    if frame.empty:
+        raise RegistryError(f"{store.path.name} holds no cameras: load a registry first")
+    return _typed(frame[list(REGISTRY_COLUMNS)])
 
 
 # --- snapping ---------------------------------------------------------------------------
