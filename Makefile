@@ -10,10 +10,14 @@ DEMO_DB := var/demo.duckdb
 run: setup demo  ## set everything up and open the app on http://127.0.0.1:8501
 	$(VENV)/bin/streamlit run app.py
 
-test: $(VENV)/.dev-installed browser  ## install test tools and run lint, types and the test suite
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy
+test: lint typecheck browser  ## install test tools and run lint, types and the test suite
 	$(PY) -m pytest
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+
+typecheck: $(VENV)/.dev-installed
+	$(VENV)/bin/mypy
 
 setup: $(VENV)/.installed
 
@@ -30,7 +34,7 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
 demo: $(DEMO_DB)  ## the demo database (reused by later runs)
 
 $(DEMO_DB): $(VENV)/.installed data/cameras/thuduc_cameras.csv
-	$(PY) -m tracing demo --db $(DEMO_DB)
+	$(PY) -m tracing demo --db $(DEMO_DB) || { rm -f $(DEMO_DB) $(DEMO_DB).wal; exit 1; }
 
 data: setup  ## rebuild data/ from ../shared/data (developers only; the result is committed)
 	$(PY) -m tracing build-data

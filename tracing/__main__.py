@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Final
 
 from tracing import settings
 from tracing.errors import TracingError
@@ -31,14 +33,68 @@ def build_data(args: argparse.Namespace) -> str:
 
 
 def demo(args: argparse.Namespace) -> str:
-    """Create (or migrate) the demo database and load the shipped camera registry."""
+    """Create the demo database: the shipped camera registry and a simulated demo day."""
     from tracing import cameras
+    from tracing.simulate import SimulationConfig, default_truth_dir, run_simulation
     from tracing.store import Store
 
     registry = cameras.read_registry(settings.CAMERAS_DIR / "thuduc_cameras.csv")
     with Store(args.db) as store:
         store.replace_cameras(registry)
-    return f"demo database {args.db}: {len(registry)} cameras"
+    config = SimulationConfig.for_hours(hours=settings.SIM_DEFAULT_HOURS, trips=args.trips,
+                                        seed=args.seed)
+    truth = args.truth or default_truth_dir(args.db)
+    with _progress_bar() as progress:
+        summary = run_simulation(args.db, truth, config=config, progress=progress)
+    return f"demo database {args.db}: {len(registry)} cameras; {summary}"
+
+
+def simulate(args: argparse.Namespace) -> str:
+    """Simulate traffic: plate reads into a store, ground truth into a folder beside it."""
+    from tracing.simulate import SimulationConfig, parse_start, run_simulation
+
+    start = parse_start(args.start)
+    options = {"trips": args.trips, "seed": args.seed, "detection_rate": args.detection_rate,
+               "ocr_error_rate": args.ocr_error_rate, "duplicate_rate": args.duplicate_rate,
+               "planted": not args.no_planted}
+    if args.end is not None:
+        config = SimulationConfig(start=start, end=parse_start(args.end), **options)
+    else:
+        config = SimulationConfig.for_hours(start=start, hours=args.hours, **options)
+    with _progress_bar() as progress:
+        summary = run_simulation(args.db, args.truth, config=config, cameras_path=args.cameras,
+                                 progress=progress)
+    return str(summary)
+
+
+_STAGES: Final = {"network": 8, "prepare": 4, "routes": 40, "trips": 14, "planted": 2,
+                  "reads": 6, "store": 14, "truth": 12}
+"""Share of a run's time per stage (percent), for the progress bar."""
+
+
+@contextlib.contextmanager
+def _progress_bar() -> Iterator[Callable[[str, float], None]]:
+    """A tqdm bar on stderr fed by the simulator's ``progress(stage, fraction)`` calls; it
+    appears with the first call, so errors found before any work print alone."""
+    from tqdm import tqdm
+
+    bases = dict(zip(_STAGES, itertools.accumulate([0, *_STAGES.values()]), strict=False))
+    bars: list[tqdm] = []
+
+    def progress(stage: str, fraction: float) -> None:
+        if not bars:
+            bars.append(tqdm(total=100, file=sys.stderr, unit="%", desc="simulate",
+                             bar_format="{desc:<18}{percentage:3.0f}%|{bar}| {elapsed}"))
+        bar = bars[0]
+        done = bases.get(stage, 0) + _STAGES.get(stage, 0) * min(max(fraction, 0.0), 1.0)
+        bar.set_description_str(f"simulate: {stage}", refresh=False)
+        bar.update(max(0.0, min(done, 100.0) - bar.n))
+
+    try:
+        yield progress
+    finally:
+        for bar in bars:
+            bar.close()
 
 
 def ingest(args: argparse.Namespace) -> str:
@@ -69,7 +125,36 @@ def _parser() -> argparse.ArgumentParser:
         return sub
 
     command("build-data", build_data)
-    command("demo", demo).add_argument("--db", type=Path, default=settings.DEMO_DB)
+    sub = command("demo", demo)
+    sub.add_argument("--db", type=Path, default=settings.DEMO_DB)
+    sub.add_argument("--truth", type=Path, default=None,
+                     help="ground-truth folder (default: <db name>-truth beside the database)")
+    sub.add_argument("--trips", type=int, default=settings.SIM_DEFAULT_TRIPS,
+                     help="background trips of the simulated demo day (default %(default)s)")
+    sub.add_argument("--seed", type=int, default=0)
+    sub = command("simulate", simulate)
+    sub.add_argument("--db", type=Path, required=True, help="store to ingest the reads into")
+    sub.add_argument("--truth", type=Path, default=None,
+                     help="ground-truth folder (default: <db name>-truth beside the database)")
+    sub.add_argument("--start", default=settings.SIM_DEFAULT_START,
+                     help="ISO 8601 start with UTC offset (default %(default)s)")
+    period = sub.add_mutually_exclusive_group()
+    period.add_argument("--hours", type=float, default=settings.SIM_DEFAULT_HOURS,
+                        help="length of the period (default %(default)s)")
+    period.add_argument("--end", default=None, help="ISO 8601 end with UTC offset")
+    sub.add_argument("--trips", type=int, default=settings.SIM_DEFAULT_TRIPS,
+                     help="background trips departing in the period (default %(default)s)")
+    sub.add_argument("--seed", type=int, default=0,
+                     help="random seed: the same arguments give the same reads (default 0)")
+    sub.add_argument("--detection-rate", type=float, default=settings.SIM_DETECTION_RATE,
+                     help="share of camera passes read (default %(default)s)")
+    sub.add_argument("--ocr-error-rate", type=float, default=settings.SIM_OCR_ERROR_RATE,
+                     help="share of reads with a wrong plate text (default %(default)s)")
+    sub.add_argument("--duplicate-rate", type=float, default=settings.SIM_DUPLICATE_RATE,
+                     help="share of reads reported twice (default %(default)s)")
+    sub.add_argument("--cameras", type=Path, default=settings.CAMERAS_DIR / "thuduc_cameras.csv",
+                     help="camera registry (CSV or GeoJSON; default the shipped one)")
+    sub.add_argument("--no-planted", action="store_true", help="leave out the planted cases")
     sub = command("ingest", ingest)
     sub.add_argument("--db", type=Path, default=settings.DEMO_DB)
     sub.add_argument("file", type=Path)

@@ -32,3 +32,7 @@ class StoreError(TracingError):
 
 class IngestError(StoreError, ValueError):
     """A batch of reads cannot be ingested at all (wrong columns, unreadable file)."""
+
+
+class SimulationError(TracingError, ValueError):
+    """A traffic simulation cannot run: bad parameters, inputs or output location."""

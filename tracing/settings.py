@@ -108,3 +108,103 @@ INGEST_MAX_SPOOL_ROWS: Final = 1_000_000
 """The spool loader ingests up to this many rows of pending spool files per transaction."""
 SPOOL_POLL_S: Final = 1.0
 """How often the ingest service looks for new spool files when it found none."""
+
+# --- Traffic simulator (tracing.simulate) ------------------------------------------------------
+# Defaults of `python -m tracing simulate` and of SimulationConfig. Shares are fractions that
+# each sum to 1; times are local (Asia/Ho_Chi_Minh) clock hours.
+DEMO_TRUTH_DIR: Final = VAR_DIR / "demo-truth"
+"""Ground truth of the simulated demo day (beside the demo database, never inside it)."""
+SIM_DEFAULT_START: Final = "2026-03-02T00:00:00+07:00"
+"""Start of the default simulated period (ISO 8601 with offset): a Monday, local midnight."""
+SIM_DEFAULT_HOURS: Final = 24.0
+"""Length of the default simulated period (hours)."""
+SIM_DEFAULT_TRIPS: Final = 25_000
+"""Background vehicle trips of a default run (the demo day; the benchmark runs 100,000)."""
+SIM_MAX_HOURS: Final = 24.0 * 31
+"""Longest period one run may simulate (hours)."""
+SIM_MAX_TRIPS: Final = 5_000_000
+"""Most background trips one run may simulate (memory: about 1 GB per million trips)."""
+SIM_DETECTION_RATE: Final = 0.9
+"""Probability that a plate-reading camera reads a vehicle passing it, in [0, 1]."""
+SIM_OCR_ERROR_RATE: Final = 0.07
+"""Probability that a read's plate text is wrong (OCR confusion, dropped or extra character)."""
+SIM_DUPLICATE_RATE: Final = 0.02
+"""Probability that a read is reported twice (second read 0.4–1.6 s later, new read_id)."""
+SIM_DUPLICATE_DELAY_S: Final = (0.4, 1.6)
+"""Range of the delay of a duplicate read after the first one (s)."""
+SIM_CLOCK_SKEW_S: Final = 3.0
+"""Standard deviation of each camera's constant clock offset (s; clipped at 3 deviations)."""
+SIM_CONFIDENCE_BETA: Final = (18.0, 2.0)
+"""Beta(a, b) of the confidence of a correct read (mean 0.90)."""
+SIM_MISREAD_CONFIDENCE_BETA: Final = (6.0, 4.0)
+"""Beta(a, b) of the confidence of a misread (mean 0.60)."""
+SIM_OCR_CONFUSIONS: Final = ("0ODQ", "1I7", "2Z", "5S", "6G", "8B", "4A")
+"""Characters an OCR engine confuses; a substitution replaces one by another of its group."""
+SIM_OCR_EDIT_SHARES: Final[dict[str, float]] = {"substitute": 0.8, "drop": 0.1, "extra": 0.1}
+"""Kinds of OCR error: confusion substitution, a dropped character, an extra character."""
+SIM_ZONE_NODES_PER_WARD: Final = 16
+"""Origin/destination nodes drawn per ward (on non-trunk roads). Each is one single-source
+shortest-path search per route variant, the dominant fixed cost of a run."""
+SIM_ROUTE_VARIANTS: Final = 6
+"""Perturbed edge-cost variants (driver types); every trip follows one of them."""
+SIM_EDGE_COST_SIGMA: Final = 0.25
+"""Lognormal sigma of the per-edge, per-variant cost noise (how much drivers' judgement of
+a road differs from its travel time)."""
+SIM_MINOR_ROAD_COST: Final = (1.0, 1.2, 1.45, 0.9, 1.3, 1.1, 1.6, 0.8)
+"""Per variant: factor on the cost of roads outside MAIN_ROAD_CLASSES (>1 prefers main roads).
+Its length sets the largest usable number of variants."""
+SIM_DETOUR_RATE: Final = 0.05
+"""Share of trips that detour through an intermediate place without stopping."""
+SIM_STOP_RATE: Final = 0.05
+"""Share of trips that stop on the way (an errand) for SIM_STOP_MINUTES."""
+SIM_STOP_MINUTES: Final = (2.0, 30.0)
+"""Range of the dwell of a stop on the way (minutes)."""
+SIM_DETOUR_MAX_RATIO: Final = 1.5
+"""A detour's intermediate place costs at most this times the direct route."""
+SIM_GRAVITY_TAU_S: Final = 900.0
+"""Destination choice: attraction (ward population) × exp(−travel time / tau)."""
+SIM_TRIP_SPEED_SIGMA: Final = 0.10
+"""Lognormal sigma of a trip's speed factor (driver style)."""
+SIM_EDGE_TIME_SIGMA: Final = 0.15
+"""Lognormal sigma of each traversed edge's time (lights, queues)."""
+SIM_KIND_TIME_FACTOR: Final[dict[str, float]] = {
+    "motorbike": 1.0, "car": 1.05, "truck": 1.3, "bus": 1.2}
+"""Travel time factor by vehicle kind on top of the edge travel time."""
+SIM_CONGESTION_BY_HOUR: Final = (
+    0.80, 0.78, 0.78, 0.80, 0.85, 0.95, 1.20, 1.60, 1.65, 1.35, 1.20, 1.20,
+    1.15, 1.15, 1.20, 1.30, 1.45, 1.70, 1.75, 1.45, 1.25, 1.10, 0.95, 0.85)
+"""Travel time factor on main roads by local hour (peaks 7–9 and 16:30–19); linear between
+hour midpoints. Roads outside MAIN_ROAD_CLASSES get SIM_MINOR_ROAD_CONGESTION of the excess."""
+SIM_MINOR_ROAD_CONGESTION: Final = 0.5
+"""Share of the main-road congestion excess (or relief) that minor roads get."""
+SIM_DEPARTURE_PROFILE: Final = (
+    0.4, 0.25, 0.2, 0.25, 0.6, 1.8, 4.5, 8.5, 8.0, 5.0, 4.2, 4.0,
+    3.8, 3.5, 3.8, 4.5, 6.0, 8.5, 8.0, 5.5, 4.0, 3.0, 2.0, 1.0)
+"""Relative departures by local hour for errands, visitors and through traffic."""
+SIM_ROLE_SHARES: Final[dict[str, float]] = {
+    "commuter": 0.42, "errand": 0.30, "commercial": 0.10, "visitor": 0.10, "through": 0.08}
+"""Vehicles by role: residents commuting, residents on errands, taxis and delivery,
+visitors from outside the city, through traffic between gateways."""
+SIM_OUT_COMMUTER_SHARE: Final = 0.2
+"""Share of commuters who work outside the city (leave and return through a gateway)."""
+SIM_KIND_SHARES: Final[dict[str, dict[str, float]]] = {
+    "commuter": {"motorbike": 0.9, "car": 0.1},
+    "errand": {"motorbike": 0.9, "car": 0.1},
+    "commercial": {"motorbike": 0.55, "car": 0.27, "truck": 0.18},
+    "visitor": {"motorbike": 0.6, "car": 0.27, "truck": 0.09, "bus": 0.04},
+    "through": {"motorbike": 0.10, "car": 0.35, "truck": 0.40, "bus": 0.15},
+}
+"""Vehicle kind by role (motorbikes about 78% of vehicles overall)."""
+SIM_GATEWAY_WEIGHTS: Final[dict[str, float]] = {
+    "motorway": 4.0, "trunk": 4.0, "primary": 2.0, "secondary": 1.0, "tertiary": 0.3,
+    "trunk_link": 1.0, "primary_link": 0.5, "motorway_link": 1.0, "secondary_link": 0.3}
+"""Share of gateway traffic by the class of the boundary-crossing road (other classes: none)."""
+INGEST_CLUSTER_ROWS: Final = 16_384
+"""A bulk batch is appended in buckets of consecutive plates of about this many rows, so
+a plate lookup reads one bucket per batch (a segment of a DuckDB row group)."""
+STORE_INGEST_DISABLED_COMPRESSION: Final = "fsst,dictionary"
+"""String compressions skipped while ingesting (they cost half the insert time);
+:meth:`Store.compact` rewrites the reads compressed."""
+STORE_ROW_GROUP_SIZE: Final = 16_384
+"""Rows per DuckDB row group (default 122,880). DuckDB skips data by row group, so
+smaller groups make a lookup of one plate read less; bulk scans barely notice."""

@@ -1,0 +1,214 @@
+"""Batches of reads from files and frames, checked and cast to one Arrow layout.
+
+Every source becomes a :data:`pyarrow.Table` with the columns of :data:`BATCH_SCHEMA`
+order (``_rn`` = row number in the source) before the store sees it. Problems with the
+batch as a whole (unreadable file, wrong columns, a column of an impossible type) raise
+:class:`IngestError` here, before anything is written; problems with single rows are the
+ingest pipeline's business (they go to ``rejects``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from tracing import reads as rc
+from tracing.errors import IngestError
+from tracing.reads import PlateRead
+
+logger = logging.getLogger(__name__)
+
+ROW_NUMBER: Final = "_rn"
+TS_UTC: Final = pa.timestamp("us", tz="UTC")
+TEXT_COLUMNS: Final = (rc.READ_ID, rc.CAMERA_ID, rc.PLATE_RAW, rc.VEHICLE_CLASS,
+                       rc.PLATE_COLOUR, rc.CROP_REF, rc.SOURCE)
+BATCH_COLUMNS: Final = (ROW_NUMBER, *TEXT_COLUMNS, rc.TS, rc.CONFIDENCE)
+"""Columns of a prepared batch; ``ts`` is a UTC timestamp, a naive timestamp or text and
+``confidence`` a double or text (both checked row by row later)."""
+IGNORED_WITH_RAW: Final = frozenset({rc.PLATE, rc.PLATE_COMPACT, rc.INGESTED_AT})
+"""Derived columns tolerated (and recomputed) when ``plate_raw`` is present, so exported
+reads can be ingested again."""
+_HEADER_LIMIT: Final = 1 << 16
+
+
+# --- files and frames ---------------------------------------------------------------------
+
+def read_csv(path: Path) -> pa.Table:
+    """A CSV file with a header row, every column read as text (UTF-8 only)."""
+    names = _csv_header(path)
+    try:
+        return pa_csv.read_csv(
+            path,
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=True, null_values=[""],
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        if "utf8" in str(exc).lower() or "utf-8" in str(exc).lower():
+            raise IngestError(f"{path.name} is not UTF-8 text; save it as CSV UTF-8") from exc
+        raise IngestError(f"{path.name} is not a readable CSV file: {exc}") from exc
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        with path.open("rb") as handle:
+            first = handle.readline(_HEADER_LIMIT)
+    except OSError as exc:
+        raise IngestError(f"cannot read {path}: {exc}") from exc
+    if not first.strip():
+        raise IngestError(f"{path.name} is empty: expected a header row and reads")
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"{path.name} is not UTF-8 text; save it as CSV UTF-8") from exc
+    return next(csv.reader(io.StringIO(text)))
+
+
+def read_parquet(path: Path) -> pa.Table:
+    """A Parquet file (any column types; checked by :func:`prepare`)."""
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise IngestError(f"{path.name} is not a readable Parquet file: {exc}") from exc
+
+
+def read_arrow_ipc(path: Path) -> pa.Table:
+    """An Arrow IPC file (the spool's format)."""
+    try:
+        with pa.memory_map(str(path)) as source:
+            return pa.ipc.open_file(source).read_all()
+    except (pa.ArrowException, OSError) as exc:
+        raise IngestError(f"{path.name} is not a readable Arrow file: {exc}") from exc
+
+
+def read_file(path: Path) -> pa.Table:
+    """A CSV, Parquet or Arrow file, by suffix."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return read_csv(path)
+    if suffix in {".parquet", ".pq"}:
+        return read_parquet(path)
+    if suffix in {".arrow", ".feather", ".ipc"}:
+        return read_arrow_ipc(path)
+    raise IngestError(f"{path.name}: unknown file type {suffix!r}; use .csv, .parquet or .arrow")
+
+
+def from_frame(frame: pd.DataFrame) -> pa.Table:
+    """A pandas DataFrame as Arrow (the index is dropped)."""
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError) as exc:
+        raise IngestError(f"cannot convert the DataFrame to Arrow: {exc}") from exc
+
+
+def from_reads(reads: Sequence[PlateRead]) -> pa.Table:
+    """PlateReads as an Arrow table (``ts`` as UTC instants)."""
+    columns: dict[str, pa.Array] = {
+        name: pa.array([getattr(r, name) for r in reads], pa.string())
+        for name in (rc.READ_ID, rc.CAMERA_ID, rc.PLATE_RAW, rc.VEHICLE_CLASS,
+                     rc.PLATE_COLOUR, rc.CROP_REF, rc.SOURCE)
+    }
+    columns[rc.TS] = pa.array([r.ts for r in reads], TS_UTC)
+    columns[rc.CONFIDENCE] = pa.array([r.confidence for r in reads], pa.float64())
+    return pa.table(columns)
+
+
+# --- columns and types --------------------------------------------------------------------
+
+def prepare(table: pa.Table, *, what: str) -> pa.Table:
+    """Check a batch's columns and cast them to :data:`BATCH_COLUMNS` (IngestError if not)."""
+    table = _renamed(table, what=what)
+    n = table.num_rows
+    out: dict[str, pa.Array | pa.ChunkedArray] = {
+        ROW_NUMBER: pa.array(np.arange(n, dtype=np.int64))
+    }
+    for name in TEXT_COLUMNS:
+        out[name] = _text(table, name, what=what)
+    out[rc.TS] = _timestamps(table.column(rc.TS), what=what)
+    out[rc.CONFIDENCE] = _confidence(table, what=what)
+    return pa.table(out)
+
+
+def _renamed(table: pa.Table, *, what: str) -> pa.Table:
+    """Column names stripped and lower-cased; plate → plate_raw; unknown/missing refused."""
+    names = [name.strip().lstrip("\ufeff").lower() for name in table.column_names]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise IngestError(f"{what}: repeated columns {repeated}")
+    table = table.rename_columns(names)
+    raw = rc.PLATE_RAW if rc.PLATE_RAW in names else rc.PLATE
+    allowed = rc.REQUIRED_INPUT_COLUMNS | rc.OPTIONAL_INPUT_COLUMNS | {raw}
+    if raw == rc.PLATE_RAW:
+        allowed |= IGNORED_WITH_RAW
+    unknown = sorted(set(names) - allowed)
+    missing = sorted((rc.REQUIRED_INPUT_COLUMNS | {raw}) - set(names))
+    if missing == [rc.PLATE]:
+        missing = ["plate (or plate_raw)"]
+    if unknown or missing:
+        parts = [f"missing required columns {missing}"] if missing else []
+        parts += [f"unknown columns {unknown}"] if unknown else []
+        raise IngestError(f"{what}: {'; '.join(parts)}. Expected plate (or plate_raw), "
+                          f"camera_id, ts and optionally {sorted(rc.OPTIONAL_INPUT_COLUMNS)}")
+    if raw == rc.PLATE:
+        table = table.rename_columns([rc.PLATE_RAW if n == rc.PLATE else n for n in names])
+    return table
+
+
+def _text(table: pa.Table, name: str, *, what: str) -> pa.ChunkedArray | pa.Array:
+    if name not in table.column_names:
+        return pa.nulls(table.num_rows, pa.string())
+    column = table.column(name)
+    if pa.types.is_string(column.type):
+        return column
+    if pa.types.is_null(column.type):
+        return column.cast(pa.string())
+    try:
+        return column.cast(pa.string())
+    except (pa.ArrowException, NotImplementedError) as exc:
+        raise IngestError(f"{what}: column {name} of type {column.type} is not text") from exc
+
+
+def _timestamps(column: pa.ChunkedArray, *, what: str) -> pa.ChunkedArray:
+    kind = column.type
+    if pa.types.is_timestamp(kind) and kind.tz is not None:
+        return column.cast(TS_UTC, safe=False)
+    if pa.types.is_timestamp(kind):
+        return column.cast(pa.timestamp("us"), safe=False)
+    if pa.types.is_date(kind):
+        return column.cast(pa.timestamp("us"))
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
+        return column.cast(pa.string())
+    if pa.types.is_dictionary(kind) and pa.types.is_string(kind.value_type):
+        return column.cast(pa.string())
+    raise IngestError(f"{what}: column ts has type {kind}; expected timestamps with a time "
+                      "zone or ISO-8601 text with an offset (2026-03-01T08:15:00+07:00)")
+
+
+def _confidence(table: pa.Table, *, what: str) -> pa.ChunkedArray | pa.Array:
+    if rc.CONFIDENCE not in table.column_names:
+        return pa.nulls(table.num_rows, pa.float64())
+    column = table.column(rc.CONFIDENCE)
+    kind = column.type
+    if pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_decimal(kind):
+        return column.cast(pa.float64())
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return column.cast(pa.string())
+    if pa.types.is_null(kind):
+        return column.cast(pa.float64())
+    raise IngestError(f"{what}: column confidence has type {kind}; expected numbers in [0, 1]")
+
+
+def is_text(column: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether a prepared column still holds text (to be parsed row by row)."""
+    return bool(pa.types.is_string(column.type))

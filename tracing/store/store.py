@@ -1,0 +1,257 @@
+"""The store: one DuckDB file of cameras, reads, rejects, watchlists, geofences and alerts.
+
+``Store(path)`` creates or migrates the file and hands out short transactions:
+``with store.reader() as con`` (a read-only transaction) and ``with store.writer() as con``
+(a read-write transaction, committed on success, rolled back on error). Connections come
+from this process's lease on the file (:mod:`tracing.store.lease`), so processes and
+threads can share the file without DuckDB lock errors. Never call ``duckdb.connect`` on
+the file yourself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Final, TypeAlias
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from tracing import settings
+from tracing.errors import RegistryError, StoreError
+from tracing.plates import normalize_plate
+from tracing.reads import PlateRead
+from tracing.store import schema, sources
+from tracing.store import spool as spool_mod
+from tracing.store.ingest import IngestReport, ingest_batch
+from tracing.store.lease import Lease, Mode, lease_for
+
+logger = logging.getLogger(__name__)
+
+CAMERA_COLUMNS: Final = (
+    "id", "code", "name", "lon", "lat", "heading", "heading_known", "ward", "road",
+    "is_lpr", "status", "edge_u", "edge_v", "edge_key", "snap_distance_m",
+)
+"""Columns of the ``cameras`` table (a registry frame may hold more; they are ignored)."""
+
+Ingestible: TypeAlias = Path | str | pa.Table | pd.DataFrame
+
+
+class Store:
+    """Handle on a store file; cheap to create, safe to share between threads."""
+
+    def __init__(self, path: Path | str = settings.DEMO_DB, *,
+                 timeout_s: float = settings.STORE_LOCK_TIMEOUT_S) -> None:
+        self.path = Path(path)
+        self.timeout_s = timeout_s
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lease: Lease = lease_for(self.path)
+        self._open_schema()
+
+    # --- connections ---------------------------------------------------------------------
+
+    @contextmanager
+    def _connection(self, mode: Mode) -> Iterator[duckdb.DuckDBPyConnection]:
+        deadline = time.monotonic() + self.timeout_s
+        if mode == "read":
+            with self._lease.connect("read", deadline=deadline) as con:
+                yield con
+            return
+        if not self._lease.write_mutex.acquire(timeout=self.timeout_s):
+            raise StoreError(f"store busy: another thread writes to {self.path}; try again")
+        try:
+            with self._lease.connect("write", deadline=deadline) as con:
+                yield con
+        finally:
+            self._lease.write_mutex.release()
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only transaction (one consistent snapshot) on a short-lived cursor."""
+        with self._connection("read") as con:
+            con.execute("BEGIN TRANSACTION READ ONLY")
+            try:
+                yield con
+            finally:
+                con.execute("ROLLBACK")
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write transaction: committed when the block ends, rolled back on error."""
+        with self._connection("write") as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            try:
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                raise StoreError(f"commit to {self.path} failed: {exc}") from exc
+
+    def close(self) -> None:
+        """Hand this process's hold on the file back now (it is reopened on next use)."""
+        self._lease.close(timeout_s=self.timeout_s)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # --- schema --------------------------------------------------------------------------
+
+    def _open_schema(self) -> None:
+        """Create, migrate or check the schema; refuse a database newer than this code."""
+        if self.path.exists():
+            with self.reader() as con:
+                version = schema.schema_version(con)
+                probe_ok = version < 3 or _hash_probe_ok(con)
+            schema.check_supported(version)
+            if version == schema.LATEST_VERSION and probe_ok:
+                return
+        with self._connection("write") as con:
+            schema.migrate(con)
+            schema.repair_read_keys(con)
+
+    @property
+    def schema_version(self) -> int:
+        """Schema version of the file."""
+        with self.reader() as con:
+            return schema.schema_version(con)
+
+    # --- cameras -------------------------------------------------------------------------
+
+    def replace_cameras(self, cameras: pd.DataFrame | pa.Table) -> int:
+        """Replace the ``cameras`` table with a registry (columns :data:`CAMERA_COLUMNS`)."""
+        frame = cameras.to_pandas() if isinstance(cameras, pa.Table) else cameras
+        if "id" not in frame.columns:
+            raise RegistryError("camera registry has no id column")
+        ids = frame["id"]
+        if ids.isna().any() or ids.duplicated().any():
+            bad = sorted(map(str, ids[ids.isna() | ids.duplicated()].unique()))[:5]
+            raise RegistryError(f"camera ids must be unique and present; bad: {bad}")
+        table = pa.Table.from_pandas(
+            pd.DataFrame(frame[[c for c in CAMERA_COLUMNS if c in frame.columns]]).assign(
+                id=ids.astype(str)), preserve_index=False)
+        with self.writer() as con:
+            con.register("_cameras_in", table)
+            try:
+                con.execute("DELETE FROM cameras")
+                con.execute("INSERT INTO cameras BY NAME SELECT * FROM _cameras_in")
+            finally:
+                con.unregister("_cameras_in")
+        logger.info("store: %s cameras", table.num_rows)
+        return int(table.num_rows)
+
+    # --- ingest --------------------------------------------------------------------------
+
+    def ingest(self, data: Ingestible, *, source: str | None = None) -> IngestReport:
+        """Validate, normalise and store a batch: a CSV/Parquet/Arrow path, Arrow or pandas.
+
+        Raises IngestError when the batch as a whole is unusable (nothing is written);
+        bad rows go to ``rejects`` with their reason; stored read_ids are skipped.
+        """
+        table, what = _as_table(data)
+        batch = sources.prepare(table, what=what)
+        if source is None and isinstance(data, str | Path):
+            source = f"file:{Path(data).name}"
+        with self.writer() as con:
+            report = ingest_batch(con, batch, source=source)
+        logger.info("store: ingested %s: %s", what, report)
+        return report
+
+    def ingest_reads(self, reads: Sequence[PlateRead], *,
+                     source: str | None = None) -> IngestReport:
+        """Store PlateReads (same checks as :meth:`ingest`)."""
+        batch = sources.prepare(sources.from_reads(reads), what="reads")
+        with self.writer() as con:
+            return ingest_batch(con, batch, source=source)
+
+    def ingest_read(self, read: PlateRead, *, source: str | None = None) -> IngestReport:
+        """Store one PlateRead."""
+        return self.ingest_reads([read], source=source)
+
+    def load_spool(self, spool: spool_mod.Spool, *,
+                   max_rows: int = settings.INGEST_MAX_SPOOL_ROWS) -> IngestReport:
+        """Ingest pending spool files in order (see :func:`tracing.store.spool.load_spool`)."""
+        return spool_mod.load_spool(self, spool, max_rows=max_rows)
+
+    # --- queries -------------------------------------------------------------------------
+
+    def count_reads(self) -> int:
+        """Number of stored reads."""
+        with self.reader() as con:
+            row = con.execute("SELECT count(*) FROM reads").fetchone()
+        return int(row[0]) if row else 0
+
+    def reads_of_plate(self, plate: str, *, start: datetime | None = None,
+                       end: datetime | None = None) -> pa.Table:
+        """Every read of a plate (any spelling; PlateError if invalid), ordered by time.
+
+        ``start``/``end`` (time-zone aware) bound ``ts`` as [start, end).
+        """
+        sql = ["SELECT * FROM reads WHERE plate = ?"]
+        params: list[object] = [normalize_plate(plate)]
+        for bound, clause in ((start, "AND ts >= ?"), (end, "AND ts < ?")):
+            if bound is not None:
+                if bound.tzinfo is None:
+                    raise ValueError(f"{bound.isoformat()} has no time zone")
+                sql.append(clause)
+                params.append(bound)
+        sql.append("ORDER BY ts")
+        with self.reader() as con:
+            return con.execute(" ".join(sql), params).to_arrow_table()
+
+    # --- maintenance ---------------------------------------------------------------------
+
+    def compact(self) -> None:
+        """Rewrite ``reads`` ordered by (plate, ts) and ``read_keys`` by key.
+
+        Ingest appends each batch clustered by plate and without string compression (it
+        halves the insert time); many small batches (live spool loads) leave row groups
+        spanning every plate. Compaction sorts and compresses everything. Run it off-peak:
+        it holds the write lease while it copies the table (seconds per million reads).
+        """
+        started = time.monotonic()
+        with self._connection("write") as con:
+            con.execute("SET GLOBAL disabled_compression_methods = ''")
+            try:
+                con.execute("BEGIN TRANSACTION")
+                schema.rewrite_sorted(con, "reads", order_by="plate, ts")
+                schema.rewrite_sorted(con, "read_keys", order_by="rid_key")
+                con.execute("COMMIT")
+                con.execute("CHECKPOINT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.execute("SET GLOBAL disabled_compression_methods = ?",
+                            [settings.STORE_INGEST_DISABLED_COMPRESSION])
+        logger.info("store: compacted in %.1f s", time.monotonic() - started)
+
+
+def _hash_probe_ok(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        f"SELECT value = {schema.HASH_PROBE_SQL} FROM store_meta WHERE key = 'hash_probe'"  # noqa: S608
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _as_table(data: Ingestible) -> tuple[pa.Table, str]:
+    if isinstance(data, str | Path):
+        path = Path(data)
+        return sources.read_file(path), path.name
+    if isinstance(data, pa.Table):
+        return data, "table"
+    if isinstance(data, pd.DataFrame):
+        return sources.from_frame(data), "DataFrame"
+    raise TypeError(f"cannot ingest a {type(data).__name__}; give a path, Arrow or pandas")
