@@ -10,5 +10,9 @@ pages = {
     "City": [
         st.Page("app_pages/city_map.py", title="Map & cameras", icon="🗺️", default=True),
     ],
+    "Investigate": [
+        st.Page("app_pages/trace.py", title="Trace a vehicle", icon="🧭"),
+        st.Page("app_pages/search.py", title="Find a vehicle", icon="🔎"),
+    ],
 }
 st.navigation(pages).run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -13,6 +14,8 @@ import shapely
 import streamlit as st
 
 from tracing import boundaries, maps, network, settings
+from tracing.routes import PathCache, load_path_cache
+from tracing.routes.pathcache import lpr_cameras
 from tracing.store import Store
 
 logger = logging.getLogger(__name__)
@@ -56,3 +59,14 @@ def _store(path: str) -> Store:
 @st.cache_resource(show_spinner=False)
 def main_roads_geojson() -> str:
     return maps.roads_geojson(road_edges())
+
+
+def path_cache(cameras: gpd.GeoDataFrame) -> PathCache:
+    """The camera-pair path cache of the road graph and this registry (one per registry)."""
+    text = lpr_cameras(cameras).to_csv(index=False)
+    return _path_cache(hashlib.sha256(text.encode()).hexdigest(), cameras)
+
+
+@st.cache_resource(show_spinner="Preparing camera-to-camera paths…", max_entries=4)
+def _path_cache(key: str, _cameras: gpd.GeoDataFrame) -> PathCache:
+    return load_path_cache(road_graph(), _cameras)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import resource
 import shutil
 import statistics
 import sys
@@ -30,8 +32,8 @@ import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tracing.reads import PlateRead  # noqa: E402
-from tracing.store import Store  # noqa: E402
+from tracing.reads import PlateRead
+from tracing.store import Store
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 HCMC = np.array(["41", "50", "51", "52", "53", "54", "55", "56", "57", "58", "59"])
@@ -74,6 +76,12 @@ def timed_ms(fn: Callable[[], object], repeat: int) -> list[float]:
     return out
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process, every thread, user + system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def p99(values: list[float]) -> float:
     return float(np.percentile(values, 99))
 
@@ -85,18 +93,21 @@ def bench(args: argparse.Namespace, root: Path) -> dict[str, float]:
     store = Store(root / "bench.duckdb")
     store.replace_cameras(pd.DataFrame({"id": cameras, "is_lpr": True}))
     batches = max(1, args.rows // args.batch)
-    ingest_s = 0.0
+    ingest_s = cpu_s = 0.0
     for k in range(batches):
         table = synthetic_reads(args.rows // batches, plates, cameras, first=k,
                                 span=timedelta(days=3), rng=rng)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         report = store.ingest(table, source="bench")
         ingest_s += time.perf_counter() - started
+        cpu_s += cpu_seconds() - cpu
         print(f"batch {k + 1}/{batches}: {report.inserted:,} rows in "
               f"{time.perf_counter() - started:.2f} s", flush=True)
     rows = store.count_reads()
     out: dict[str, float] = {"rows": rows, "ingest_rows_per_s": rows / ingest_s}
     print(f"ingest: {rows:,} rows in {ingest_s:.1f} s = {rows / ingest_s:,.0f} rows/s; "
+          f"CPU {cpu_s:.1f} s (all threads) = {rows / cpu_s:,.0f} rows per CPU-second; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; "
           f"file {store.path.stat().st_size / 1e6:,.0f} MB", flush=True)
 
     sample = plates.take(pa.array(rng.integers(0, len(plates), args.lookups))).to_pylist()

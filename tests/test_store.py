@@ -16,7 +16,7 @@ from tests.test_store_support import CAMERAS, T0, count, new_store, plate_read, 
 from tracing.errors import PlateError, RegistryError, StoreError
 from tracing.plates import compact_plate, normalize_plate
 from tracing.reads import READ_COLUMNS, PlateRead
-from tracing.store import IngestReport, Store, schema
+from tracing.store import IngestReport, Store, checks, schema
 
 
 @pytest.fixture
@@ -128,6 +128,16 @@ def test_ingest_normalises_plates_and_keeps_instants(store: Store) -> None:
     assert store.reads_of_plate("59-X1 123.45").num_rows == 1
 
 
+def test_pandas_local_times_are_stored_as_instants(store: Store) -> None:
+    local = pd.Timestamp("2026-03-01 08:15:00", tz="Asia/Ho_Chi_Minh")
+    frame = pd.DataFrame({"camera_id": ["cam-a"], "ts": [local], "plate": ["51A-123.45"]})
+    assert store.ingest(frame).inserted == 1
+    [read] = store.reads_of_plate("51A-123.45").to_pylist()
+    assert read["ts"] == datetime(2026, 3, 1, 1, 15, tzinfo=UTC)
+    naive = frame.assign(ts=[pd.Timestamp("2026-03-01 08:16:00")])
+    assert store.ingest(naive).reasons == {"timestamp has no timezone offset": 1}
+
+
 def test_reingesting_the_same_file_adds_nothing(store: Store, tmp_path: Path) -> None:
     csv = tmp_path / "reads.csv"
     csv.write_text(
@@ -181,6 +191,17 @@ def test_repeats_inside_one_batch(store: Store) -> None:
     assert report.reasons == {"read_id repeated in the batch with different content": 1}
 
 
+def test_big_batches_take_the_join_path(store: Store) -> None:
+    table = reads_table(700)
+    assert store.ingest(table).inserted == 700
+    plates = table.column("plate").to_pylist()
+    changed = table.set_column(3, "plate", pa.array(["30K-111.11", *plates[1:]]))
+    report = store.ingest(pa.concat_tables([changed, reads_table(50, start=700)]))
+    assert (report.inserted, report.duplicates, report.rejected) == (50, 699, 1)
+    assert report.reasons == {"read_id already stored with different content": 1}
+    assert store.count_reads() == 750
+
+
 def test_single_read_ingest_is_idempotent(store: Store) -> None:
     assert store.ingest_read(plate_read(1)) == IngestReport(1, 0, 0)
     assert store.ingest_read(plate_read(1)) == IngestReport(0, 1, 0)
@@ -188,6 +209,14 @@ def test_single_read_ingest_is_idempotent(store: Store) -> None:
     assert store.ingest_read(no_id).inserted == 1
     assert store.ingest_read(no_id).duplicates == 1
     assert store.count_reads() == 2
+
+
+@pytest.mark.parametrize("start", [0, 1, 3])
+def test_compact_forms_match_the_scalar_function(start: int) -> None:
+    canonical = ["51A-123.45", None, "59-X1 123.45", "TM-12-34", "51LD-123.45", None]
+    values = pa.array(canonical, pa.string()).slice(start)
+    expected = [None if v is None else compact_plate(v) for v in canonical[start:]]
+    assert checks._compact(values).to_pylist() == expected
 
 
 def test_report_adds_up() -> None:

@@ -65,7 +65,7 @@ def test_lease_is_handed_back_when_another_process_waits(db: Path) -> None:
         assert wait_for(lambda: lease.mode is None)
         probe = os.open(lock_path(db), os.O_RDWR)
         try:
-            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the file is free now
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the file is free
             fcntl.flock(probe, fcntl.LOCK_UN)
         finally:
             os.close(probe)

@@ -114,6 +114,14 @@ def ingest_service(args: argparse.Namespace) -> str:
     return "ingest service stopped"
 
 
+def trace(args: argparse.Namespace) -> str:
+    """Reconstruct a plate's most plausible routes between its sightings (GeoJSON)."""
+    from tracing.routes.command import run_trace
+
+    return run_trace(plate=args.plate, db=args.db, reads=args.reads, cameras=args.cameras,
+                     k=args.k, out=args.out)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tracing", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -162,6 +170,19 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--db", type=Path, default=settings.DEMO_DB)
     sub.add_argument("--spool", type=Path, default=settings.SPOOL_DIR)
     sub.add_argument("--poll-s", type=float, default=1.0)
+    sub = command("trace", trace)
+    sub.add_argument("--plate", required=True, help="licence plate (any spelling)")
+    source = sub.add_mutually_exclusive_group()
+    source.add_argument("--db", type=Path, default=None,
+                        help=f"store holding the reads (default {settings.DEMO_DB})")
+    source.add_argument("--reads", type=Path, default=None,
+                        help="READS.csv: plate, camera_id, ts (ISO 8601 with offset), "
+                             "optional confidence, read_id")
+    sub.add_argument("--cameras", type=Path, default=settings.CAMERAS_DIR / "thuduc_cameras.csv",
+                     help="camera registry in its export format (default the shipped one)")
+    sub.add_argument("--k", type=int, default=settings.ROUTE_K,
+                     help="candidate paths per leg (default %(default)s)")
+    sub.add_argument("--out", type=Path, required=True, help="GeoJSON file to write")
     return parser
 
 

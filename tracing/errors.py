@@ -36,3 +36,11 @@ class IngestError(StoreError, ValueError):
 
 class SimulationError(TracingError, ValueError):
     """A traffic simulation cannot run: bad parameters, inputs or output location."""
+
+
+class SearchError(TracingError, ValueError):
+    """A search, link, convoy or stakeout request is invalid (bad query, limit, filter)."""
+
+
+class RouteError(TracingError, ValueError):
+    """A route cannot be reconstructed: unknown plate or camera, too few sightings, bad input."""

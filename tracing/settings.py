@@ -108,6 +108,12 @@ INGEST_MAX_SPOOL_ROWS: Final = 1_000_000
 """The spool loader ingests up to this many rows of pending spool files per transaction."""
 SPOOL_POLL_S: Final = 1.0
 """How often the ingest service looks for new spool files when it found none."""
+STORE_INGEST_DISABLED_COMPRESSION: Final = "fsst,dictionary"
+"""String compressions skipped while ingesting (they cost half the insert time);
+:meth:`Store.compact` rewrites the reads compressed."""
+STORE_ROW_GROUP_SIZE: Final = 16_384
+"""Rows per DuckDB row group (default 122,880). DuckDB skips data by row group, so
+smaller groups make a lookup of one plate read less; bulk scans barely notice."""
 
 # --- Traffic simulator (tracing.simulate) ------------------------------------------------------
 # Defaults of `python -m tracing simulate` and of SimulationConfig. Shares are fractions that
@@ -199,12 +205,106 @@ SIM_GATEWAY_WEIGHTS: Final[dict[str, float]] = {
     "motorway": 4.0, "trunk": 4.0, "primary": 2.0, "secondary": 1.0, "tertiary": 0.3,
     "trunk_link": 1.0, "primary_link": 0.5, "motorway_link": 1.0, "secondary_link": 0.3}
 """Share of gateway traffic by the class of the boundary-crossing road (other classes: none)."""
-INGEST_CLUSTER_ROWS: Final = 16_384
-"""A bulk batch is appended in buckets of consecutive plates of about this many rows, so
-a plate lookup reads one bucket per batch (a segment of a DuckDB row group)."""
-STORE_INGEST_DISABLED_COMPRESSION: Final = "fsst,dictionary"
-"""String compressions skipped while ingesting (they cost half the insert time);
-:meth:`Store.compact` rewrites the reads compressed."""
-STORE_ROW_GROUP_SIZE: Final = 16_384
-"""Rows per DuckDB row group (default 122,880). DuckDB skips data by row group, so
-smaller groups make a lookup of one plate read less; bulk scans barely notice."""
+
+# --- Search (tracing.search) -----------------------------------------------------------------
+# Plate search, identity linking, clones, convoys and stakeouts. Times in seconds.
+SEARCH_CONFUSION_GROUPS: Final = ("0ODQ", "1I7", "2Z", "5S", "6G", "8B", "4A")
+"""Characters an OCR engine confuses; substituting one for another of its group is cheap."""
+SEARCH_CONFUSION_COST: Final = 0.5
+"""Cost of a confusion substitution in the plate edit distance (other edits cost 1); in
+(0, 1]. With the default limit 1 a plate matches with two confusions or one other edit."""
+SEARCH_MAX_DISTANCE: Final = 1.0
+"""Default limit of the fuzzy plate distance; user values must lie in [0, SEARCH_MAX_LIMIT]."""
+SEARCH_MAX_LIMIT: Final = 3.0
+"""Largest fuzzy limit a user may ask for (beyond it a query matches a large share of plates)."""
+SEARCH_MAX_CANDIDATES: Final = 200
+"""Most candidate plates one search returns with evidence (the best-ranked ones)."""
+SEARCH_MAX_QUERY_LENGTH: Final = 32
+"""Longest search text accepted (characters)."""
+SEARCH_CROP_REFS: Final = 5
+"""Crop references listed per candidate (the highest-confidence reads)."""
+SEARCH_SPEED_FACTOR: Final = 0.5
+"""Tolerance of the impossible-travel test: a drive between two cameras is possible when the
+time between the reads is at least this share of the free-flow travel time (so up to twice
+the free-flow speed: night traffic, fast drivers) minus SEARCH_CLOCK_SLACK_S. Free-flow times
+are a lower bound: shortest time between any end nodes of the two watched edges."""
+SEARCH_CLOCK_SLACK_S: Final = 30.0
+"""Camera clocks may disagree by this much (s); added in the travel tests' favour."""
+SEARCH_LINK_SLOWDOWN: Final = 3.0
+"""A misread links as "on the way" when it lies within this many times the free-flow travel
+time (plus SEARCH_LINK_SLACK_S) of a read of the target."""
+SEARCH_LINK_SLACK_S: Final = 600.0
+"""Extra time allowed for the "on the way" test (stops, lights, detours)."""
+SEARCH_LINK_MIN_SCORE: Final = 0.5
+"""Links scoring below this (string similarity × plausibility, in [0, 1]) are not proposed."""
+SEARCH_LINK_MAX_VARIANT_PASSES: Final = 2
+"""A near-miss plate with more passes than this (repeats at one camera within a minute count
+once) in the period is another vehicle: one misread string rarely recurs."""
+SEARCH_LINK_UNCORROBORATED: Final = 0.7
+"""Plausibility of a feasible near-miss read with no read of the target within a drive's
+time (an isolated sighting): with the defaults it links only when the plates differ by
+confusion edits alone (similarity 0.75 × 0.7 ≥ 0.5), never with another kind of edit."""
+SEARCH_LINK_MARGIN_S: Final = 6 * 3600.0
+"""Near-miss reads are looked for from this long before the target's first read to this long
+after its last one."""
+SEARCH_CONVOY_WINDOW_S: Final = 60.0
+"""Convoy: another vehicle is "with" the target at a camera when read within this time."""
+SEARCH_CONVOY_MIN_CAMERAS: Final = 2
+"""Convoy: fewest distinct cameras a vehicle must share with the target."""
+
+# --- Route reconstruction (tracing.routes) -----------------------------------------------------
+# Scoring constants were fitted on simulated days with seed 1 (`python bench/route.py --fit`)
+# and are evaluated by the benchmark on seed 2: never on the data they were fitted on.
+ROUTE_K: Final = 3
+"""Candidate paths reported per leg (best first); `trace --k` accepts 1..ROUTE_MAX_K."""
+ROUTE_MAX_K: Final = 8
+"""Largest number of candidates a caller may ask for per leg."""
+ROUTE_POOL: Final = 6
+"""Candidate paths generated and scored per leg before the k most probable are kept."""
+ROUTE_MINOR_ROAD_FACTOR: Final = 1.4
+"""Second search cost: travel time with roads outside MAIN_ROAD_CLASSES this much slower, so
+a main-road route is a candidate even when a back street is marginally faster."""
+ROUTE_MAX_STRETCH: Final = 1.6
+"""An alternative path takes at most this times the fastest path's free-flow time (+ 60 s)."""
+ROUTE_MAX_SHARED: Final = 0.85
+"""Diversity: an alternative shares at most this fraction of its time with paths found before."""
+ROUTE_DUPLICATE_OVERLAP: Final = 0.9
+"""Two paths overlapping this much (by length, both ways) are the same candidate."""
+ROUTE_REPEAT_WINDOW_S: Final = 300.0
+"""Consecutive sightings at one camera within this many seconds collapse into one."""
+ROUTE_TRIP_SPLIT_S: Final = 2700.0
+"""A new trip starts when a gap exceeds the fastest drive between the cameras by this (s)."""
+ROUTE_LONG_GAP_S: Final = 600.0
+"""A leg taking this much longer than its fastest path is flagged long_gap (stop, detour)."""
+ROUTE_IMPOSSIBLE_RATIO: Final = 0.5
+"""A leg faster than this fraction of the fastest path's free-flow time is impossible travel
+(a cloned plate or a misread), after ROUTE_CLOCK_TOLERANCE_S of clock tolerance."""
+ROUTE_CLOCK_TOLERANCE_S: Final = 10.0
+"""Allowance for camera clock offsets when judging impossible travel (s)."""
+ROUTE_DETECTION_RATE: Final = 0.8
+"""Chance that a working plate-reading camera on the path reads the plate correctly (detection
+× correct OCR); each such camera that did not read it multiplies a path's likelihood by 1 − it."""
+ROUTE_TIME_OFFSET_S: Final = 20.0
+"""Time fit uses log((observed + offset) / (free-flow + offset)): short legs are not judged on
+seconds of clock skew."""
+ROUTE_TIME_MU: Final = 0.32
+"""Mean of that log ratio in ordinary driving (congestion, vehicle kind): the mean of the
+true paths' log ratio on the fitting data (0.315, sd 0.196)."""
+ROUTE_TIME_SIGMA: Final = 0.2
+"""Spread of that log ratio in ordinary driving (the fitting data's sd; the likelihood is
+nearly flat in it between 0.2 and 0.4: paths of one leg differ less than traffic does)."""
+ROUTE_SLOW_SHARE: Final = 0.1
+"""Prior share of legs with a stop or detour (a broad slow component of the time fit)."""
+ROUTE_SLOW_SIGMA: Final = 1.2
+"""Spread of the slow component (log ratio, centred one unit above ROUTE_TIME_MU)."""
+ROUTE_DETOUR_PENALTY: Final = 25.0
+"""Prior against slower paths: log-odds lost per unit of extra free-flow time relative to
+the fastest candidate: fitted (maximum likelihood of the true path among the candidates;
+on the fitting data the fastest candidate is the true path in 87% of legs)."""
+ROUTE_MINOR_ROAD_PENALTY: Final = 1.1
+"""Prior for main roads: log-odds lost per unit of a path's free-flow time on roads outside
+MAIN_ROAD_CLASSES, relative to the fastest candidate's time: fitted."""
+ROUTE_TEMPERATURE: Final = 1.0
+"""Softmax temperature of the per-leg probabilities (calibration): fitted."""
+ROUTE_LOW_CONFIDENCE: Final = 0.5
+"""A leg whose best path has a lower probability than this is flagged low_confidence."""

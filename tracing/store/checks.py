@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracing.plates import normalize_plates
-from tracing.store.sources import TS_UTC, is_text
+from tracing.store.sources import TS_UTC, in_row_order, is_text, register
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +83,15 @@ def _string_buffers(values: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArra
 def _compact(plates: pa.Array) -> pa.Array:
     """Canonical plates without their separators (``-``, ``.``, space), null kept."""
     offsets, data = _string_buffers(plates)
-    keep = ~np.isin(data, np.frombuffer(b"-. ", np.uint8))
-    kept = np.concatenate(([0], np.cumsum(keep)))[offsets].astype(np.int32)
+    drop = (data == ord("-")) | (data == ord(".")) | (data == ord(" "))
+    lengths = np.diff(offsets)
+    if len(plates):  # separators per string; the sentinel keeps every start a valid index
+        dropped = np.add.reduceat(np.append(drop, False), offsets[:-1])
+        lengths = lengths - np.where(lengths > 0, dropped, 0)
+    kept = np.zeros(len(plates) + 1, np.int32)
+    np.cumsum(lengths, out=kept[1:])
     stripped = pa.StringArray.from_buffers(len(plates), pa.py_buffer(kept),
-                                           pa.py_buffer(data[keep].tobytes()))
+                                           pa.py_buffer(data[~drop].tobytes()))
     return pc.if_else(plates.is_valid(), stripped, pa.scalar(None, pa.string()))
 
 
@@ -139,16 +144,16 @@ def _timestamps(con: duckdb.DuckDBPyConnection,
     """(instants, reason) of the ``ts`` column: typed instants, naive times, or text."""
     column = batch.column("ts")
     if is_text(column):
-        con.register("_orig", batch)
-        parsed = con.execute(rf"""
-            SELECT CASE WHEN zoned THEN value END AS ts,
+        register(con, "_orig", batch)
+        parsed = in_row_order(con.execute(rf"""
+            SELECT _rn, CASE WHEN zoned THEN value END AS ts,
                    CASE WHEN text IS NULL THEN '{MISSING_TS}'
                         WHEN value IS NULL THEN '{BAD_TS}'
                         WHEN NOT zoned THEN '{NO_OFFSET}' END AS reason
-            FROM (SELECT text, try_cast(text AS TIMESTAMPTZ) AS value,
+            FROM (SELECT _rn, text, try_cast(text AS TIMESTAMPTZ) AS value,
                          regexp_matches(text, ':.*[+\-A-Za-z]') AS zoned
-                  FROM (SELECT nullif(trim(ts), '') AS text FROM _orig))
-        """).to_arrow_table()  # noqa: S608 - constants only
+                  FROM (SELECT _rn, nullif(trim(ts), '') AS text FROM _orig))
+        """).to_arrow_table())  # noqa: S608 - constants only
         return parsed.column("ts").cast(TS_UTC), parsed.column("reason")
     if column.type.tz is not None:
         return column, _when(pc.is_null(column), MISSING_TS)
@@ -161,13 +166,13 @@ def _confidences(con: duckdb.DuckDBPyConnection,
     """(numbers, reason) of the ``confidence`` column (numbers or text)."""
     column = batch.column("confidence")
     if is_text(column):
-        con.register("_orig", batch)
-        parsed = con.execute(f"""
-            SELECT value, CASE WHEN text IS NOT NULL AND value IS NULL THEN '{CONF_NAN}' END
-                          AS reason
-            FROM (SELECT text, try_cast(text AS DOUBLE) AS value
-                  FROM (SELECT nullif(trim(confidence), '') AS text FROM _orig))
-        """).to_arrow_table()  # noqa: S608 - constants only
+        register(con, "_orig", batch)
+        parsed = in_row_order(con.execute(f"""
+            SELECT _rn, value,
+                   CASE WHEN text IS NOT NULL AND value IS NULL THEN '{CONF_NAN}' END AS reason
+            FROM (SELECT _rn, text, try_cast(text AS DOUBLE) AS value
+                  FROM (SELECT _rn, nullif(trim(confidence), '') AS text FROM _orig))
+        """).to_arrow_table())  # noqa: S608 - constants only
         column, text_reason = parsed.column("value"), parsed.column("reason")
     else:
         text_reason = pa.nulls(len(column), pa.string())
@@ -184,13 +189,13 @@ def _read_ids(con: duckdb.DuckDBPyConnection, batch: pa.Table,
     need = pc.and_(pc.is_null(given), pc.is_null(reason))
     if not pc.any(need).as_py():
         return given
-    con.register("_need", batch.filter(need).select(["camera_id", "ts", "plate_raw"]))
+    register(con, "_need", batch.filter(need).select(["_rn", "camera_id", "ts", "plate_raw"]))
     try:
-        derived = con.execute(f"""
-            SELECT '{DERIVED_ID_PREFIX}' || md5(concat_ws(chr(31), camera_id,
-                                                    epoch_us(ts)::VARCHAR, plate_raw))
+        derived = in_row_order(con.execute(f"""
+            SELECT _rn, '{DERIVED_ID_PREFIX}' || md5(concat_ws(chr(31), camera_id,
+                                                         epoch_us(ts)::VARCHAR, plate_raw))
             FROM _need
-        """).to_arrow_table().column(0)  # noqa: S608 - constants only
+        """).to_arrow_table()).column(1)  # noqa: S608 - constants only
     finally:
         con.unregister("_need")
     return pc.replace_with_mask(given.combine_chunks() if isinstance(given, pa.ChunkedArray)

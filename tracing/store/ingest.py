@@ -4,13 +4,16 @@ Everything is set-based (Arrow kernels and DuckDB queries; no Python loop over r
 
 1. distinct raw plates are normalised once (:func:`tracing.plates.normalize_plates`) and
    every row is checked (:mod:`tracing.store.checks`): each gets a ``reason`` or none;
-2. one query classifies the valid rows by 64-bit keys of read_id and content: a repeat of
-   a read_id inside the batch or a hit in ``read_keys`` is a duplicate when the content is
-   the same and a rejected row otherwise;
-3. new rows are appended to ``reads`` sorted by (plate, ts) — each row group then covers
-   a narrow plate range and a plate lookup reads few of them — and their keys to
-   ``read_keys`` sorted by key; every rejected row goes to ``rejects`` as JSON with its
-   reason. Nothing is dropped silently.
+2. valid rows are classified by 63-bit keys of read_id and content (a join with
+   ``read_keys``, or an IN list for a few rows): a repeat of a read_id inside the batch or
+   a stored one is a duplicate when the content is the same and a rejected row otherwise;
+3. new rows are appended to ``reads`` sorted by plate (its first 8 bytes: all that
+   DuckDB's zone maps compare) and time — each row group then covers a narrow plate range
+   and a plate lookup reads few of them — and their keys to ``read_keys`` sorted by key;
+   every rejected row goes to ``rejects`` as JSON with its reason. Nothing is dropped.
+
+Tables go to DuckDB as Arrow record batches of 64 K rows (parallel scans), plates and
+camera ids as dictionary arrays (the sort moves indices, not strings).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tracing.store import checks, schema
-from tracing.store.sources import ROW_NUMBER
+from tracing.store.sources import ROW_NUMBER, in_row_order, register
 
 logger = logging.getLogger(__name__)
 
@@ -116,12 +119,12 @@ def _flat(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 def _with_keys(con: duckdb.DuckDBPyConnection, checked: pa.Table) -> pa.Table:
     """The 64-bit read_id and content keys of every row (see :mod:`tracing.store.schema`)."""
-    con.register("_src", checked)
-    keys = con.execute(
-        f"SELECT {_RID_KEY} AS rid_key, {_CONTENT_KEY} AS content_key FROM _src s"  # noqa: S608
-    ).to_arrow_table()
-    return checked.append_column("rid_key", keys.column(0)).append_column(
-        "content_key", keys.column(1))
+    register(con, "_src", checked)
+    keys = in_row_order(con.execute(
+        f"SELECT _rn, {_RID_KEY} AS rid_key, {_CONTENT_KEY} AS content_key FROM _src s"  # noqa: S608
+    ).to_arrow_table())
+    return checked.append_column("rid_key", keys.column(1)).append_column(
+        "content_key", keys.column(2))
 
 
 def _outcome(con: duckdb.DuckDBPyConnection, checked: pa.Table) -> pa.Table:
@@ -132,7 +135,7 @@ def _outcome(con: duckdb.DuckDBPyConnection, checked: pa.Table) -> pa.Table:
     repeated = bool((keys[1:] == keys[:-1]).any())  # sorting beats numpy's hashed unique
     few = valid.num_rows <= _FEW_KEYS
     if repeated or not few:
-        con.register("_src", checked)  # the SQL below reads the rows with their keys
+        register(con, "_src", checked)  # the SQL below reads the rows with their keys
     repeats = _repeats(con) if repeated else pa.table(
         {"_rn": pa.array([], pa.int64()), "reason": pa.array([], pa.string())})
     hits = _hits(con, valid) if few else _hits_joined(con)
@@ -200,7 +203,7 @@ def _repeats(con: duckdb.DuckDBPyConnection) -> pa.Table:
 def _confirmed(con: duckdb.DuckDBPyConnection, conflicts: pa.Table) -> pa.Table:
     """Key hits with other content whose read_id is really stored (not a 64-bit hash
     collision). Rare, so a scan of ``reads.read_id`` is affordable."""
-    con.register("_outcome", conflicts)
+    register(con, "_outcome", conflicts)
     return con.execute(
         "SELECT _rn FROM _outcome o WHERE o.read_id IN (SELECT read_id FROM reads)"
     ).to_arrow_table()
@@ -210,14 +213,14 @@ def _insert(con: duckdb.DuckDBPyConnection, checked: pa.Table, keep: pa.ChunkedA
             source: str | None) -> int:
     """Append the kept rows to ``reads`` sorted by (plate, ts), and their keys; return count.
 
-    The sort is an index sort of two integer columns (plate rank, ts) and one Arrow take:
-    about half the cost of DuckDB's ORDER BY, which sorts whole rows.
+    The sort is an index sort of two integer columns (plate sort key, ts) and one Arrow
+    take: about half the cost of DuckDB's ORDER BY, which sorts whole rows.
     """
     kept = np.flatnonzero(keep.to_numpy(zero_copy_only=False))
     ts = checked.column("ts").cast(pa.int64()).to_numpy()[kept]
     order = kept[np.lexsort((ts, checked.column("rank").to_numpy()[kept]))]
     rows = checked.select(_INSERTED).take(pa.array(order))
-    con.register("_src", rows)
+    register(con, "_src", rows)
     con.execute("""
         INSERT INTO reads
         SELECT read_id, camera_id, ts, plate, plate_compact, plate_raw, confidence::REAL,
@@ -227,7 +230,7 @@ def _insert(con: duckdb.DuckDBPyConnection, checked: pa.Table, keep: pa.ChunkedA
     if len(order) > _FEW_KEYS:  # sorted, so zone maps prune key lookups
         keys = rows.select(["rid_key", "content_key"])
         by_key = keys.take(pa.array(np.argsort(keys.column("rid_key").to_numpy())))
-        con.register("_src", by_key)
+        register(con, "_src", by_key)
     con.execute("INSERT INTO read_keys SELECT rid_key, content_key FROM _src")
     return len(order)
 
@@ -246,8 +249,8 @@ def _store_rejects(con: duckdb.DuckDBPyConnection, original: pa.Table, rejected:
     already there with the same reason is not copied again (re-ingest adds nothing)."""
     if not rejected.num_rows:
         return
-    con.register("_outcome", rejected)
-    con.register("_orig", original)
+    register(con, "_outcome", rejected)
+    register(con, "_orig", original)
     con.execute(f"""
         INSERT INTO rejects (rejected_at, source, reason, row_json)
         SELECT now(), source, reason, row_json FROM (

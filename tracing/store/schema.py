@@ -151,6 +151,8 @@ MIGRATIONS: Final = (
 )
 """Every schema step in order; append, never edit a released step."""
 LATEST_VERSION: Final = MIGRATIONS[-1].version
+READ_KEYS_VERSION: Final = 3
+"""First version with ``read_keys`` and its hash probe in ``store_meta``."""
 
 REBUILD_READ_KEYS: Final = f"""
 DELETE FROM read_keys;

@@ -1,6 +1,6 @@
 """The ingest service: the one loop that moves spool files into the store.
 
-Run one per database (``python -m tracing.store.service --db var/demo.duckdb``). It holds
+Run one per database (``python -m tracing.store --db var/demo.duckdb``). It holds
 the write lease only while loading; between batches it hands the file to waiting readers.
 """
 
@@ -61,7 +61,7 @@ def run_ingest_service(db: Store | Path | str, spool: Spool | Path | str, *,
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the service until SIGINT/SIGTERM."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tracing.store", description=__doc__)
     parser.add_argument("--db", type=Path, default=settings.DEMO_DB)
     parser.add_argument("--spool", type=Path, default=settings.SPOOL_DIR)
     parser.add_argument("--poll", type=float, default=settings.SPOOL_POLL_S)
@@ -72,7 +72,3 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     run_ingest_service(args.db, args.spool, poll_s=args.poll, stop_event=stop)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

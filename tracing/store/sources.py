@@ -1,7 +1,7 @@
 """Batches of reads from files and frames, checked and cast to one Arrow layout.
 
-Every source becomes a :data:`pyarrow.Table` with the columns of :data:`BATCH_SCHEMA`
-order (``_rn`` = row number in the source) before the store sees it. Problems with the
+Every source becomes a :data:`pyarrow.Table` with the columns :data:`BATCH_COLUMNS`
+in order (``_rn`` = row number in the source) before the store sees it. Problems with the
 batch as a whole (unreadable file, wrong columns, a column of an impossible type) raise
 :class:`IngestError` here, before anything is written; problems with single rows are the
 ingest pipeline's business (they go to ``rejects``).
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -39,6 +40,10 @@ IGNORED_WITH_RAW: Final = frozenset({rc.PLATE, rc.PLATE_COMPACT, rc.INGESTED_AT}
 """Derived columns tolerated (and recomputed) when ``plate_raw`` is present, so exported
 reads can be ingested again."""
 _HEADER_LIMIT: Final = 1 << 16
+SCAN_CHUNK_ROWS: Final = 65_536
+"""Arrow tables are handed to DuckDB in record batches of this many rows: DuckDB scans
+one batch per thread, so a single 1 M-row batch would be read by one thread only
+(measured: inserting 1 M reads 1.3 s as one batch, 0.65 s in 16)."""
 
 
 # --- files and frames ---------------------------------------------------------------------
@@ -171,8 +176,6 @@ def _text(table: pa.Table, name: str, *, what: str) -> pa.ChunkedArray | pa.Arra
     column = table.column(name)
     if pa.types.is_string(column.type):
         return column
-    if pa.types.is_null(column.type):
-        return column.cast(pa.string())
     try:
         return column.cast(pa.string())
     except (pa.ArrowException, NotImplementedError) as exc:
@@ -212,3 +215,21 @@ def _confidence(table: pa.Table, *, what: str) -> pa.ChunkedArray | pa.Array:
 def is_text(column: pa.ChunkedArray | pa.Array) -> bool:
     """Whether a prepared column still holds text (to be parsed row by row)."""
     return bool(pa.types.is_string(column.type))
+
+
+def register(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """Register ``table`` as a view ``name`` on con, re-chunked for parallel scans."""
+    if table.num_rows > SCAN_CHUNK_ROWS:
+        table = pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_CHUNK_ROWS),
+                                      schema=table.schema)
+    con.register(name, table)
+
+
+def in_row_order(table: pa.Table) -> pa.Table:
+    """A query result with a ``_rn`` column, in ``_rn`` order. DuckDB keeps the order of
+    its input (``preserve_insertion_order``); this makes the code independent of it."""
+    rn = table.column(ROW_NUMBER).to_numpy()
+    if len(rn) > 1 and bool((rn[1:] < rn[:-1]).any()):
+        table = table.take(pa.array(np.argsort(rn, kind="stable")))
+    return table
+

@@ -5,7 +5,12 @@
 (a read-write transaction, committed on success, rolled back on error). Connections come
 from this process's lease on the file (:mod:`tracing.store.lease`), so processes and
 threads can share the file without DuckDB lock errors. Never call ``duckdb.connect`` on
-the file yourself.
+the file yourself, and do not open a writer inside a reader block of the same thread.
+
+Fetch results with ``.to_arrow_table()`` (``.to_pandas()`` on that): with DuckDB 1.5.5 and
+pandas 3, ``.df()`` on a TIMESTAMPTZ column raises a Pandas4Warning (an error under the
+test settings) and ``fetchall()``/``fetchone()`` on one need pytz, which is not installed.
+Timestamps are instants (UTC); convert to :data:`tracing.settings.LOCAL_TZ` for display.
 """
 
 from __future__ import annotations
@@ -114,7 +119,7 @@ class Store:
         if self.path.exists():
             with self.reader() as con:
                 version = schema.schema_version(con)
-                probe_ok = version < 3 or _hash_probe_ok(con)
+                probe_ok = version < schema.READ_KEYS_VERSION or _hash_probe_ok(con)
             schema.check_supported(version)
             if version == schema.LATEST_VERSION and probe_ok:
                 return

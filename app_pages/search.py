@@ -1,0 +1,242 @@
+"""Find a vehicle: plate search (exact, wildcard, fuzzy), its reads on the map, linked
+misreads with why (accept/reject), impossible travel, convoy and stakeout."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from app_pages import resources
+from tracing import cameras as registry
+from tracing import maps, settings
+from tracing.errors import TracingError
+from tracing.search import (
+    Place,
+    Reachability,
+    SearchFilters,
+    decide,
+    find_clones,
+    find_convoy,
+    link_reads,
+    load_reachability,
+    reads_of_plates,
+    search_plates,
+    stakeout,
+)
+from tracing.search.export import local_times, reads_csv, reads_geojson
+
+LOCAL = ZoneInfo(settings.LOCAL_TZ)
+MODES = {"Auto": None, "Exact / compact": "exact", "Wildcard (* ?)": "wildcard",
+         "Fuzzy (OCR-aware)": "fuzzy"}
+
+
+@st.cache_resource(show_spinner="Computing camera-to-camera travel times…")
+def reachability(_cameras: gpd.GeoDataFrame, key: str) -> Reachability:
+    return load_reachability(resources.road_graph(), _cameras)
+
+
+def code_of(cameras: gpd.GeoDataFrame) -> dict[str, str]:
+    return {str(i): str(c) for i, c in zip(cameras["id"], cameras["code"], strict=True)}
+
+
+def window(label: str, key: str) -> tuple[datetime | None, datetime | None]:
+    """Optional local date range → instants [start, end)."""
+    on = st.toggle(label, key=f"{key}_on")
+    if not on:
+        return None, None
+    left, right = st.columns(2)
+    start = left.date_input("From", key=f"{key}_from")
+    end = right.date_input("To (inclusive)", key=f"{key}_to")
+    return (datetime.combine(start, time(), LOCAL),
+            datetime.combine(end, time(), LOCAL) + timedelta(days=1))
+
+
+def filters_form(cameras: gpd.GeoDataFrame) -> SearchFilters:
+    with st.expander("Filters: time, area, cameras, class, colour"):
+        start, end = window("Limit to dates", "search")
+        left, right = st.columns(2)
+        wards = left.multiselect("Wards", sorted(cameras["ward"].dropna().unique()))
+        codes = code_of(cameras)
+        chosen = right.multiselect("Cameras", sorted(codes), format_func=lambda i: codes[i])
+        left, right = st.columns(2)
+        classes = left.multiselect("Vehicle class", ["motorbike", "car", "truck", "bus"])
+        colours = right.multiselect("Plate colour", ["white", "blue", "yellow", "red", "other"])
+    return SearchFilters(start=start, end=end, wards=frozenset(wards) or None,
+                         cameras=frozenset(chosen) or None,
+                         vehicle_classes=frozenset(classes) or None,
+                         plate_colours=frozenset(colours) or None)
+
+
+def reads_map(reads: pd.DataFrame, cameras: gpd.GeoDataFrame, linked: pd.DataFrame) -> None:
+    fmap = maps.base_map()
+    maps.add_roads(fmap, resources.main_roads_geojson())
+    maps.add_cameras(fmap, cameras)
+    located = reads.dropna(subset=["lon", "lat"])
+    if len(located) > 1:
+        folium.PolyLine(located[["lat", "lon"]].to_numpy().tolist(), color="#8e44ad",
+                        weight=2, dash_array="6 6", tooltip="order of the reads").add_to(fmap)
+    for frame, colour, what in ((located, "#8e44ad", "read"),
+                                (linked.dropna(subset=["lon", "lat"]), "#e67e22", "linked")):
+        group = folium.FeatureGroup(name=f"{what} reads")
+        for row in frame.itertuples():
+            when = local_times(pd.Series([row.ts])).iloc[0].strftime("%Y-%m-%d %H:%M:%S")
+            folium.CircleMarker([row.lat, row.lon], radius=9, color=colour, weight=3,
+                                fill=False, tooltip=f"{row.plate} · {when} · {row.code}",
+                                ).add_to(group)
+        group.add_to(fmap)
+    maps.finish(fmap)
+    if not located.empty:
+        fmap.fit_bounds([[located.lat.min(), located.lon.min()],
+                         [located.lat.max(), located.lon.max()]], max_zoom=15)
+    st_folium(fmap, height=520, use_container_width=True, returned_objects=[], key="reads_map")
+
+
+def shown_reads(reads: pd.DataFrame) -> pd.DataFrame:
+    out = reads.assign(time=local_times(reads["ts"]))
+    return pd.DataFrame(out[["time", "plate", "code", "plate_raw", "confidence",
+                             "vehicle_class", "plate_colour", "crop_ref", "read_id"]])
+
+
+def links_panel(plate: str, reach: Reachability, filters: SearchFilters,
+                limit: float) -> pd.DataFrame:
+    """Linked misreads with why; investigators accept or reject; returns the kept reads."""
+    result = link_reads(resources.store(), plate, reach, limit=limit, filters=filters)
+    decisions: dict[str, Any] = st.session_state.setdefault(f"decisions:{plate}", {})
+    result = decide(result, decisions)
+    if not result.links:
+        st.info("No near-miss plate was read around this vehicle's reads.")
+        return pd.DataFrame()
+    table = result.frame().assign(time=lambda f: local_times(f["ts"])).drop(columns=["ts"])
+    edited = st.data_editor(
+        table, hide_index=True, key=f"links:{plate}", disabled=[
+            c for c in table.columns if c != "decision"],
+        column_config={"decision": st.column_config.SelectboxColumn(
+            "decision", options=["proposed", "accepted", "rejected"], required=True)})
+    changed = dict(zip(edited["read_id"], edited["decision"], strict=True))
+    if changed != {k.read_id: k.decision for k in result.links}:
+        decisions.update(changed)
+        result = decide(result, decisions)
+    st.caption(f"{len(result.linked)} of {len(result.links)} near-miss reads count as "
+               f"{plate}'s. Score = string similarity × plausibility on the road graph.")
+    kept = {k.read_id for k in result.linked}
+    plates = sorted({k.plate for k in result.links if k.read_id in kept})
+    reads = reads_of_plates(resources.store(), plates, filters=filters)
+    return pd.DataFrame(reads[reads["read_id"].isin(kept)])
+
+
+def clones_panel(plate: str, reach: Reachability, codes: dict[str, str]) -> None:
+    pairs = find_clones(resources.store(), reach, plate=plate)
+    if not pairs:
+        st.success("No impossible travel: every pair of consecutive reads is drivable.")
+        return
+    st.warning(f"{len(pairs)} impossible pair(s): cloned plate or misread?")
+    st.dataframe(pd.DataFrame([{
+        "from": codes.get(p.camera_a, p.camera_a), "to": codes.get(p.camera_b, p.camera_b),
+        "at": local_times(pd.Series([p.ts_a])).iloc[0], "gap_min": round(p.gap_s / 60, 1),
+        "least_drive_min": round(p.min_travel_s / 60, 1), "road_km": round(p.distance_m / 1e3, 2),
+        "implied_kph": round(p.implied_kph)} for p in pairs]), hide_index=True)
+    st.caption(f"Impossible: gap + {settings.SEARCH_CLOCK_SLACK_S:.0f} s < "
+               f"{settings.SEARCH_SPEED_FACTOR} × the free-flow drive time.")
+
+
+def convoy_panel(plate: str, filters: SearchFilters, codes: dict[str, str]) -> None:
+    left, right = st.columns(2)
+    window_s = left.slider("Within (s)", 5, 600, int(settings.SEARCH_CONVOY_WINDOW_S))
+    min_cams = right.slider("At least cameras", 1, 10, settings.SEARCH_CONVOY_MIN_CAMERAS)
+    members = find_convoy(resources.store(), plate, window_s=float(window_s),
+                          min_cameras=min_cams, filters=filters)
+    if not members:
+        st.info("No vehicle travelled with this one.")
+        return
+    st.dataframe(pd.DataFrame([{
+        "plate": m.plate, "shared_cameras": m.shared_cameras, "co_reads": m.co_reads,
+        "mean_gap_s": round(m.mean_gap_s, 1),
+        "cameras": ", ".join(codes.get(c, c) for c in m.cameras)} for m in members]),
+        hide_index=True)
+
+
+def stakeout_panel(cameras: gpd.GeoDataFrame) -> None:
+    codes = code_of(cameras)
+    count = st.number_input("Places", 2, 5, 2)
+    places = []
+    for i in range(int(count)):
+        left, right = st.columns([2, 1])
+        chosen = left.multiselect(f"Place {i + 1}: cameras", sorted(codes),
+                                  format_func=lambda c: codes[c], key=f"stake_cams_{i}")
+        with right:
+            start, end = window("Time window", f"stake_{i}")
+        if chosen:
+            places.append(Place(f"place {i + 1}", SearchFilters(
+                cameras=frozenset(chosen), start=start, end=end)))
+    need = st.number_input("Seen at least at", 1, int(count), int(count))
+    if st.button("Find plates seen at these places"):
+        hits = stakeout(resources.store(), places, min_places=int(need))
+        st.dataframe(pd.DataFrame([{"plate": h.plate, "places": ", ".join(h.places),
+                                    "reads": h.n_reads} for h in hits]), hide_index=True)
+
+
+def vehicle(plate: str, cameras: gpd.GeoDataFrame, filters: SearchFilters,
+            limit: float) -> None:
+    store, codes = resources.store(), code_of(cameras)
+    reads = reads_of_plates(store, [plate], filters=filters)
+    reach = reachability(cameras, ",".join(cameras["id"].astype(str)))
+    links, clones, convoy = st.tabs(["Linked misreads", "Impossible travel", "Convoy"])
+    with links:
+        linked = links_panel(plate, reach, filters, limit)
+    with clones:
+        clones_panel(plate, reach, codes)
+    with convoy:
+        convoy_panel(plate, filters, codes)
+    everything = pd.concat([reads, linked]) if not linked.empty else reads
+    reads_map(reads, cameras, linked if not linked.empty else reads.iloc[0:0])
+    st.dataframe(shown_reads(everything.sort_values("ts")), hide_index=True)
+    left, right = st.columns(2)
+    name = plate.replace(" ", "_")
+    left.download_button("Export CSV", reads_csv(everything), f"{name}.csv", "text/csv")
+    right.download_button("Export GeoJSON", reads_geojson(everything), f"{name}.geojson",
+                          "application/geo+json")
+
+
+def search_section(cameras: gpd.GeoDataFrame) -> None:
+    left, middle, right = st.columns([3, 2, 1])
+    query = left.text_input("Plate", placeholder="51A-123.45, 51A12345, 51A-12*, 59-X1 ?23.45")
+    mode = middle.radio("Mode", list(MODES), horizontal=True)
+    limit = right.number_input("Fuzzy limit", 0.0, settings.SEARCH_MAX_LIMIT,
+                               settings.SEARCH_MAX_DISTANCE, step=0.5)
+    filters = filters_form(cameras)
+    if not query.strip():
+        st.info("Type a plate: any spelling, * and ? as wildcards; the fuzzy mode treats "
+                "OCR confusions (0/O/D/Q, 1/I/7, 2/Z, 5/S, 6/G, 8/B, 4/A) as half an edit.")
+        return
+    result = search_plates(resources.store(), query, mode=MODES[mode], limit=float(limit),
+                           filters=filters)
+    if not result.candidates:
+        st.warning(f"No plate matches {query!r} ({result.mode}).")
+        return
+    codes = code_of(cameras)
+    table = result.frame()
+    table["cameras"] = [", ".join(codes.get(c, c) for c in cand.cameras)
+                        for cand in result.candidates]
+    st.dataframe(table, hide_index=True)
+    more = " (best shown)" if result.truncated else ""
+    st.caption(f"{result.matched_plates} plate(s) matched ({result.mode}){more}.")
+    plate = st.selectbox("Vehicle", [c.plate for c in result.candidates])
+    if plate:
+        vehicle(plate, cameras, filters, float(limit))
+
+
+st.title("Find a vehicle")
+try:
+    registry_frame = registry.load_registry(resources.store())
+    search_section(registry_frame)
+    with st.expander("Stakeout: plates seen at several places"):
+        stakeout_panel(registry_frame)
+except TracingError as exc:
+    st.error(str(exc))

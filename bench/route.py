@@ -1,0 +1,374 @@
+"""Benchmark of route reconstruction on simulated days with known truth.
+
+Run from the repository root: ``python bench/route.py`` (evaluation, seed 2) or
+``python bench/route.py --fit`` (grid-fits the scoring constants on seed 1 and prints them;
+settings.ROUTE_* hold the values it printed, so evaluation never sees the fitting data).
+
+Two regimes: ``default`` (all plate-reading cameras, detection 0.9) and ``sparse`` (every
+other one, detection 0.8). The reconstruction sees what a plate lookup returns: the reads
+whose text is the vehicle's plate (misreads are lost), times with camera clock skew. Every
+leg between two reads of the same true trip is compared with the true node sequence between
+the two cameras' edges, beside the naive baseline (networkx fastest path, same legs, same run).
+The last line reads ``RESULT route ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tracing import boundaries, cameras, network, settings
+from tracing.routes import ScoringModel, Sighting, build_path_cache, reconstruct_route
+from tracing.routes.candidates import pair_paths
+from tracing.routes.pathcache import PathCache
+from tracing.simulate import SimulationConfig, simulate
+from tracing.simulate.truth import passes_table, reads_table, trips_table
+
+OCR_ERROR = settings.SIM_OCR_ERROR_RATE
+BUCKETS = ((0, 1000, "lt1km"), (1000, 3000, "1to3km"), (3000, 6000, "3to6km"),
+           (6000, 1e12, "gt6km"))
+REGIMES = {"default": (1.0, 0.9, 4000), "sparse": (0.5, 0.8, 12000)}
+"""Regime → (share of LPR cameras kept, detection rate, simulated trips)."""
+
+
+@dataclass
+class Leg:
+    """One evaluated leg: truth, our candidates, the naive path."""
+
+    true_edges: list[tuple[int, int]]
+    observed_s: float
+    candidates: list[tuple[list[tuple[int, int]], float]]
+    naive_edges: list[tuple[int, int]]
+    pool: list[dict[str, Any]] = field(default_factory=list)
+
+
+def registry_for(share: float) -> pd.DataFrame:
+    """The shipped registry with every other LPR camera made a non-LPR one (share 0.5)."""
+    reg = cameras.read_registry(settings.CAMERAS_DIR / "thuduc_cameras.csv")
+    if share >= 1:
+        return reg
+    lpr = reg.index[reg["is_lpr"].astype(bool)].to_numpy()
+    order = reg.loc[lpr].sort_values("id").index.to_numpy()
+    reg = reg.copy()
+    reg.loc[order[1::2], "is_lpr"] = False
+    return reg
+
+
+def run_sim(graph: nx.MultiDiGraph, registry: pd.DataFrame, *, seed: int, detection: float,
+            trips: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Trips, passes and reads of one simulated day."""
+    config = SimulationConfig.for_hours(hours=24.0, trips=trips, seed=seed,
+                                        detection_rate=detection, planted=False)
+    sim = simulate(graph, registry, wards=boundaries.load_wards(),
+                   outline=boundaries.load_outline(), config=config)
+    start_us = int(config.start.timestamp() * 1e6)
+    return (trips_table(sim, start_us).to_pandas(), passes_table(sim, start_us).to_pandas(),
+            reads_table(sim, start_us).to_pandas())
+
+
+def edge_pairs(nodes: list[int] | tuple[int, ...]) -> list[tuple[int, int]]:
+    return list(itertools.pairwise(nodes))
+
+
+def vehicle_sightings(reads: pd.DataFrame) -> dict[int, list[Sighting]]:
+    """What a plate lookup returns per vehicle: correctly read reads."""
+    good = reads[reads["valid"] & reads["ocr_error"].isna()].sort_values("ts")
+    out: dict[int, list[Sighting]] = {}
+    for row in good.itertuples():
+        out.setdefault(int(row.vehicle_id), []).append(
+            Sighting(camera_id=str(row.camera_id), ts=row.ts.to_pydatetime(),
+                     read_id=str(row.read_id), confidence=float(row.confidence)))
+    return out
+
+
+def evaluate(graph: nx.MultiDiGraph, cache: PathCache, data: tuple[pd.DataFrame, ...], *,
+             model: ScoringModel, with_pool: bool = False) -> dict[str, Any]:
+    """Reconstruct every vehicle's reads; collect the legs inside one true trip."""
+    trips, passes, reads = data
+    nodes_of = dict(zip(trips["trip_id"], trips["nodes"], strict=True))
+    pass_of = reads.set_index("read_id")[["trip_id", "pass_id"]]
+    step_of = passes.set_index("pass_id")["step"]
+    legs: list[Leg] = []
+    ours_s = naive_s = 0.0
+    all_legs = 0
+    trips_seen: set[int] = set()
+    for plate_sightings in vehicle_sightings(reads).values():
+        cache.memo.clear()
+        started = time.perf_counter()
+        route = reconstruct_route(graph, plate_sightings, cache=cache, k=3, model=model)
+        ours_s += time.perf_counter() - started
+        all_legs += len(route.legs)
+        for leg in route.legs:
+            ta, tb = pass_of.loc[leg.start.read_id], pass_of.loc[leg.end.read_id]
+            if ta.trip_id != tb.trip_id or not leg.candidates:
+                continue
+            sa, sb = int(step_of[ta.pass_id]), int(step_of[tb.pass_id])
+            true_nodes = [int(n) for n in nodes_of[int(ta.trip_id)][sa + 1:sb + 1]]
+            trips_seen.add(int(ta.trip_id))
+            first = leg.candidates[0].osm_nodes
+            started = time.perf_counter()
+            naive = nx.shortest_path(graph, first[1], first[-2], weight="travel_time")
+            naive_s += time.perf_counter() - started
+            item = Leg(edge_pairs(true_nodes), leg.duration_s,
+                       [(edge_pairs(c.osm_nodes[1:-1]), c.probability) for c in leg.candidates],
+                       edge_pairs(naive))
+            if with_pool:
+                item.pool = pool_features(cache, leg.start.camera_id, leg.end.camera_id,
+                                          true_nodes)
+            legs.append(item)
+    return {"legs": legs, "trips": len(trips_seen),
+            "ms_per_leg": 1000 * ours_s / max(all_legs, 1),
+            "naive_ms_per_leg": 1000 * naive_s / max(len(legs), 1)}
+
+
+def pool_features(cache: PathCache, a: str, b: str, true_nodes: list[int]
+                  ) -> list[dict[str, Any]]:
+    """Every pool candidate's features and whether it is the true path (for fitting)."""
+    paths = pair_paths(cache, cache.camera_index[a], cache.camera_index[b])
+    truth = set(edge_pairs(true_nodes))
+    out = []
+    for p in paths:
+        edges = set(edge_pairs([int(n) for n in cache.node_ids[p.nodes[1:-1]]]))
+        out.append({"free": p.free_flow_s, "minor": p.minor_s,
+                    "missed": sum(1 for c in p.cameras if cache.camera_up[c]),
+                    "true": _match(edges, truth)})
+    return out
+
+
+_LENGTHS: dict[tuple[int, int], float] = {}
+
+
+def length_of(edges: set[tuple[int, int]]) -> float:
+    return float(sum(_LENGTHS.get(e, 0.0) for e in edges))
+
+
+def _match(pred: set[tuple[int, int]], truth: set[tuple[int, int]]) -> bool:
+    lt, lp = length_of(truth), length_of(pred)
+    common = length_of(pred & truth)
+    if lt <= 0 and lp <= 0:
+        return True
+    return lt > 0 and lp > 0 and common / lt >= 0.9 and common / lp >= 0.9
+
+
+def leg_scores(pred: list[tuple[int, int]], truth: list[tuple[int, int]]
+               ) -> tuple[float, float, float]:
+    """(F1, mismatch length, true length) of a predicted path."""
+    p, t = set(pred), set(truth)
+    lp, lt, common = length_of(p), length_of(t), length_of(p & t)
+    precision = common / lp if lp > 0 else (1.0 if lt == 0 else 0.0)
+    recall = common / lt if lt > 0 else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return f1, (lp - common) + (lt - common), lt
+
+
+def ece(probs: list[float], hits: list[bool], bins: int = 10) -> float:
+    p, y = np.asarray(probs), np.asarray(hits, float)
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = index == b
+        if mask.any():
+            total += mask.sum() / len(p) * abs(p[mask].mean() - y[mask].mean())
+    return float(total)
+
+
+def metrics(result: dict[str, Any], regime: str) -> dict[str, float]:
+    """The issue's keys for one regime."""
+    legs = [leg for leg in result["legs"] if length_of(set(leg.true_edges)) >= 1.0]
+    out: dict[str, float] = {f"legs_{regime}": len(legs), f"trips_{regime}": result["trips"]}
+    probs, hits = [], []
+    rows = []
+    for leg in legs:
+        truth = set(leg.true_edges)
+        f1, mis, lt = leg_scores(leg.candidates[0][0], leg.true_edges)
+        nf1, nmis, _ = leg_scores(leg.naive_edges, leg.true_edges)
+        matched = [_match(set(c), truth) for c, _ in leg.candidates]
+        probs += [p for _, p in leg.candidates]
+        hits += matched
+        rows.append((lt, f1, nf1, mis, nmis, any(matched[:3])))
+    frame = pd.DataFrame(rows, columns=["true_m", "f1", "nf1", "mis", "nmis", "hit"])
+
+    def add(suffix: str, part: pd.DataFrame) -> None:
+        if part.empty:
+            return
+        w = part["true_m"]
+        f1, nf1 = float((part.f1 * w).sum() / w.sum()), float((part.nf1 * w).sum() / w.sum())
+        out[f"f1_top1{suffix}"] = f1
+        out[f"naive_f1_top1{suffix}"] = nf1
+        out[f"error_reduction{suffix}"] = 1 - (1 - f1) / (1 - nf1) if nf1 < 1 else 0.0
+        out[f"top3_hit{suffix}"] = float(part.hit.mean())
+        out[f"mismatch_fraction{suffix}"] = float(part.mis.sum() / w.sum())
+        out[f"naive_mismatch_fraction{suffix}"] = float(part.nmis.sum() / w.sum())
+
+    add(f"_{regime}", frame)
+    for low, high, name in BUCKETS:
+        add(f"_{regime}_{name}", frame[(frame.true_m >= low) & (frame.true_m < high)])
+    out[f"calibration_error_{regime}"] = ece(probs, hits)
+    return out
+
+
+def speed(graph: nx.MultiDiGraph, cache: PathCache, rng: np.random.Generator,
+          *, plates: int = 20, sightings: int = 20) -> float:
+    """ms per plate-day of ``sightings`` sightings at random cameras, cold pair memo."""
+    t0 = pd.Timestamp("2026-03-02T08:00:00+07:00").to_pydatetime()
+    ids = [c for c in cache.camera_ids]
+    total = 0.0
+    for _ in range(plates):
+        chosen = rng.choice(len(ids), sightings)
+        seq = [Sighting(ids[int(c)], t0 + pd.Timedelta(minutes=8 * i).to_pytimedelta(),
+                        f"r{i}") for i, c in enumerate(chosen)]
+        cache.memo.clear()
+        started = time.perf_counter()
+        reconstruct_route(graph, seq, cache=cache, k=3)
+        total += time.perf_counter() - started
+    return 1000 * total / plates
+
+
+def _pool_matrices(samples: list[tuple[float, list[dict[str, Any]], float]]
+                   ) -> dict[str, np.ndarray]:
+    width = max(len(pool) for _, pool, _ in samples)
+    n = len(samples)
+    free, missed = np.full((n, width), np.inf), np.zeros((n, width))
+    minor = np.zeros((n, width))
+    truth = np.zeros((n, width), bool)
+    for i, (_, pool, _) in enumerate(samples):
+        free[i, :len(pool)] = [p["free"] for p in pool]
+        minor[i, :len(pool)] = [p["minor"] for p in pool]
+        missed[i, :len(pool)] = [p["missed"] for p in pool]
+        truth[i, :len(pool)] = [p["true"] for p in pool]
+    return {"free": free, "missed": missed, "truth": truth, "minor": minor,
+            "observed": np.array([o for o, _, _ in samples])[:, None],
+            "rate": np.array([r for _, _, r in samples])[:, None]}
+
+
+def _scores(m: dict[str, np.ndarray], model: ScoringModel) -> np.ndarray:
+    """scoring.log_scores over a padded matrix of pools (padding scores -inf)."""
+    from tracing.routes.scoring import time_fit
+
+    valid = np.isfinite(m["free"])
+    free = np.where(valid, m["free"], 1.0)
+    fastest = np.maximum(np.where(valid, free, np.inf).min(axis=1, keepdims=True), 1.0)
+    s = (time_fit(m["observed"], free, model) + m["missed"] * np.log1p(-m["rate"])
+         - model.detour_penalty * (free / fastest - 1)
+         - model.minor_road_penalty * m["minor"] / fastest)
+    return np.where(valid, s, -np.inf)
+
+
+def _reported(scores: np.ndarray, truth: np.ndarray, temperature: float, k: int = 3
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities of the top k renormalised (as reconstruct_route reports them)."""
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    top = np.take_along_axis(scores, order, axis=1) / temperature
+    p = np.exp(top - top.max(axis=1, keepdims=True))
+    p = p / p.sum(axis=1, keepdims=True)
+    return p, np.take_along_axis(truth, order, axis=1)
+
+
+def fit_samples(graph: nx.MultiDiGraph, seed: int) -> dict[str, np.ndarray]:
+    """Pool features of every leg of both regimes on ``seed`` (cached in CACHE_DIR)."""
+    path = settings.CACHE_DIR / f"route-fit-samples-{seed}.npz"
+    if path.is_file():
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+    samples = []
+    for regime, (share, detection, trips) in REGIMES.items():
+        registry = registry_for(share)
+        cache = build_path_cache(graph, registry)
+        model = ScoringModel(detection_rate=detection * (1 - OCR_ERROR))
+        data = run_sim(graph, registry, seed=seed, detection=detection, trips=trips)
+        result = evaluate(graph, cache, data, model=model, with_pool=True)
+        samples += [(leg.observed_s, leg.pool, model.detection_rate) for leg in result["legs"]
+                    if leg.pool and length_of(set(leg.true_edges)) >= 1.0]
+        print(f"{regime}: {len(result['legs'])} legs, {len(samples)} samples so far",
+              flush=True)
+    m = _pool_matrices(samples)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **m)
+    return m
+
+
+def _model(x: np.ndarray) -> ScoringModel:
+    mu, log_sigma, penalty, logit_slow, minor = x
+    return ScoringModel(time_mu=float(mu), time_sigma=float(np.exp(log_sigma)),
+                        detour_penalty=float(abs(penalty)),
+                        slow_share=float(1 / (1 + np.exp(-logit_slow))),
+                        minor_road_penalty=float(abs(minor)))
+
+
+def fit(graph: nx.MultiDiGraph, seed: int) -> None:
+    """Fit the scoring constants on ``seed`` by maximum likelihood of the true candidate
+    (both regimes pooled), then the temperature by calibration error; print them."""
+    from scipy.optimize import minimize
+
+    m = fit_samples(graph, seed)
+    found = m["truth"].any(axis=1) & (np.isfinite(m["free"]).sum(axis=1) > 1)
+    sub = {k: v[found] for k, v in m.items()}
+
+    def loss(x: np.ndarray) -> float:
+        s = _scores(sub, _model(x))
+        t = sub["truth"]
+        return -float((np.logaddexp.reduce(np.where(t, s, -np.inf), axis=1)
+                       - np.logaddexp.reduce(s, axis=1)).sum())
+
+    x0 = np.array([0.4, np.log(0.25), 4.0, -2.0, 0.5])
+    res = minimize(loss, x0, method="Nelder-Mead", options={"maxiter": 2000, "xatol": 1e-3})
+    model = _model(res.x)
+    print(f"fit on {int(found.sum())} legs (of {len(found)}): loss {res.fun:.1f}; {model}")
+    scores = _scores(m, model)
+    for temperature in (0.6, 0.8, 1.0, 1.2, 1.5, 2.0):
+        probs, hits = _reported(scores, m["truth"], temperature)
+        ok = probs > 0
+        print(f"temperature {temperature}: ECE {ece(list(probs[ok]), list(hits[ok])):.4f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fit", action="store_true")
+    parser.add_argument("--seed", type=int, default=2)
+    args = parser.parse_args()
+    began = time.perf_counter()
+    graph = network.load_network()
+    for u, v, d in graph.edges(data=True):
+        old = _LENGTHS.get((u, v))
+        _LENGTHS[(u, v)] = float(d["length"]) if old is None else min(old, float(d["length"]))
+    if args.fit:
+        fit(graph, 1)
+        return 0
+    results: dict[str, float] = {}
+    started = time.perf_counter()
+    full = build_path_cache(graph, registry_for(1.0))
+    results["cache_build_s"] = time.perf_counter() - started
+    results["ms_per_plate"] = speed(graph, full, np.random.default_rng(0))
+    for regime, (share, detection, trips) in REGIMES.items():
+        registry = registry_for(share)
+        cache = full if share >= 1 else build_path_cache(graph, registry)
+        data = run_sim(graph, registry, seed=args.seed, detection=detection, trips=trips)
+        model = replace(ScoringModel(), detection_rate=detection * (1 - OCR_ERROR))
+        result = evaluate(graph, cache, data, model=model)
+        results.update(metrics(result, regime))
+        if regime == "default":
+            results["ms_per_leg"] = result["ms_per_leg"]
+            results["naive_ms_per_leg"] = result["naive_ms_per_leg"]
+            results["speedup_vs_naive"] = result["naive_ms_per_leg"] / result["ms_per_leg"]
+        print(regime, {k: round(v, 3) for k, v in results.items() if regime in k}, flush=True)
+    results["bench_s"] = time.perf_counter() - began
+    main_keys = [k for k in results if not any(b[2] in k for b in BUCKETS)]
+    print("by leg length:", {k: round(v, 3) for k, v in results.items() if k not in main_keys})
+    print("RESULT route " + " ".join(f"{k}={results[k]:.3f}" if isinstance(results[k], float)
+                                     else f"{k}={results[k]}" for k in main_keys))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

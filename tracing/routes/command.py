@@ -1,0 +1,72 @@
+"""The ``python -m tracing trace`` command: a plate's routes as GeoJSON (a stable contract)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from tracing import settings
+from tracing.errors import RouteError
+from tracing.routes.export import route_geojson
+from tracing.routes.model import FLAG_TEXT, Route, Sighting
+from tracing.routes.pathcache import load_path_cache
+from tracing.routes.reconstruct import reconstruct_route
+from tracing.routes.sightings import read_reads_csv, sightings_from_table
+
+logger = logging.getLogger(__name__)
+
+
+def store_sightings(db: Path, plate: str) -> list[Sighting]:
+    """Every read of ``plate`` in the store at ``db`` (which must exist)."""
+    from tracing.store import Store
+
+    if not Path(db).is_file():
+        raise RouteError(f"database not found: {db}")
+    with Store(db) as store:
+        return sightings_from_table(store.reads_of_plate(plate))
+
+
+def run_trace(*, plate: str, db: Path | None, reads: Path | None, cameras: Path, k: int,
+              out: Path) -> str:
+    """Reconstruct ``plate``'s routes, write them to ``out``; a one-paragraph summary."""
+    from tracing import cameras as registry_io
+    from tracing import network
+
+    if not 1 <= k <= settings.ROUTE_MAX_K:
+        raise RouteError(f"--k {k} is not in 1..{settings.ROUTE_MAX_K}")
+    if not Path(cameras).is_file():
+        raise RouteError(f"camera registry not found: {cameras}")
+    if reads is not None and not Path(reads).is_file():
+        raise RouteError(f"reads file not found: {reads}")
+    sightings = (read_reads_csv(reads, plate) if reads is not None
+                 else store_sightings(db or settings.DEMO_DB, plate))
+    if not sightings:
+        raise RouteError(f"plate {plate!r} has no reads in {reads or db or settings.DEMO_DB}")
+    registry = registry_io.read_registry(Path(cameras))
+    graph = network.load_network()
+    cache = load_path_cache(graph, registry)
+    route = reconstruct_route(graph, sightings, cache=cache, k=k, plate=plate)
+    if not route.legs:
+        raise RouteError(f"no route for {plate!r}: {_why_no_legs(route)}")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(route_geojson(route), encoding="utf-8")
+    return describe(route, out)
+
+
+def _why_no_legs(route: Route) -> str:
+    if len(route.sightings) == 1:
+        s = route.sightings[0]
+        return f"one sighting only (camera {s.camera_id} at {s.ts.isoformat()})"
+    return (f"{len(route.sightings)} sightings, each in a trip of its own (gaps no drive "
+            "explains)") + ("; " + "; ".join(route.notes) if route.notes else "")
+
+
+def describe(route: Route, out: Path | None = None) -> str:
+    """A short text summary of a route (notes and flags in words)."""
+    s = route.summary
+    lines = [f"{route.plate}: {s.sightings} sightings, {s.trips} trips, {s.legs} legs, "
+             f"{s.distance_m / 1000:.1f} km on the best paths, {s.stops} stops"
+             + (f"; written to {out}" if out is not None else "")]
+    lines += [f"note: {note}" for note in route.notes]
+    lines += [f"{n} legs {flag}: {FLAG_TEXT.get(flag, flag)}" for flag, n in s.flagged.items()]
+    return "\n".join(lines)

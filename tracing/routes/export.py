@@ -1,0 +1,107 @@
+"""Exports of a route: GeoJSON (the ``trace`` CLI contract), KML and CSV.
+
+GeoJSON: a FeatureCollection with one LineString Feature per candidate path per leg,
+properties ``leg`` (0-based), ``rank`` (0 = best), ``probability``, ``from_camera``,
+``to_camera``, ``depart``, ``arrive`` (ISO 8601 with offset), ``osm_nodes`` (OSM node ids in
+order), ``flags`` (list), plus ``trip``, ``length_m``, ``free_flow_s``, ``missed_cameras``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+import shapely
+
+from tracing import settings
+from tracing.routes.model import CandidatePath, Route, RouteLeg
+
+CSV_COLUMNS = ("trip", "leg", "rank", "probability", "from_camera", "to_camera", "depart",
+               "arrive", "observed_s", "free_flow_s", "length_m", "missed_cameras", "flags",
+               "osm_nodes")
+
+
+def _iso(ts: datetime) -> str:
+    return ts.isoformat()
+
+
+def _local(ts: datetime) -> str:
+    return ts.astimezone(ZoneInfo(settings.LOCAL_TZ)).isoformat(timespec="seconds")
+
+
+def _rows(route: Route) -> Iterator[tuple[RouteLeg, CandidatePath]]:
+    for leg in route.legs:
+        for candidate in leg.candidates:
+            yield leg, candidate
+
+
+def feature_properties(leg: RouteLeg, path: CandidatePath) -> dict[str, Any]:
+    """The contract's properties of one candidate path."""
+    return {
+        "leg": leg.index, "rank": path.rank, "probability": round(path.probability, 4),
+        "from_camera": leg.start.camera_id, "to_camera": leg.end.camera_id,
+        "depart": _iso(leg.start.ts), "arrive": _iso(leg.end.ts),
+        "osm_nodes": list(path.osm_nodes), "flags": list(leg.flags), "trip": leg.trip,
+        "length_m": round(path.length_m, 1), "free_flow_s": round(path.free_flow_s, 1),
+        "missed_cameras": list(path.missed_cameras),
+    }
+
+
+def route_geojson(route: Route) -> str:
+    """The route as GeoJSON text (see the module docstring)."""
+    features = [{"type": "Feature", "properties": feature_properties(leg, path),
+                 "geometry": json.loads(shapely.to_geojson(
+                     shapely.set_precision(path.geometry, 1e-6)))}
+                for leg, path in _rows(route)]
+    return json.dumps({"type": "FeatureCollection", "plate": route.plate,
+                       "notes": list(route.notes), "features": features}, ensure_ascii=False)
+
+
+def route_csv(route: Route) -> str:
+    """One row per candidate path per leg (CSV_COLUMNS; times in Asia/Ho_Chi_Minh)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for leg, path in _rows(route):
+        writer.writerow([leg.trip, leg.index, path.rank, f"{path.probability:.4f}",
+                         leg.start.camera_id, leg.end.camera_id, _local(leg.start.ts),
+                         _local(leg.end.ts), f"{leg.duration_s:.0f}",
+                         f"{path.free_flow_s:.0f}", f"{path.length_m:.0f}",
+                         " ".join(path.missed_cameras), " ".join(leg.flags),
+                         " ".join(map(str, path.osm_nodes))])
+    return out.getvalue()
+
+
+def _kml_line(leg: RouteLeg, path: CandidatePath) -> str:
+    coords = " ".join(f"{x:.6f},{y:.6f}" for x, y in path.geometry.coords)
+    style = "#best" if path.rank == 0 else "#alternative"
+    name = f"Leg {leg.index} rank {path.rank} ({path.probability:.0%})"
+    text = (f"{leg.start.camera_id} {_local(leg.start.ts)} → {leg.end.camera_id} "
+            f"{_local(leg.end.ts)}; flags: {', '.join(leg.flags) or 'none'}")
+    return (f"<Placemark><name>{escape(name)}</name><description>{escape(text)}</description>"
+            f"<styleUrl>{style}</styleUrl><LineString><tessellate>1</tessellate>"
+            f"<coordinates>{coords}</coordinates></LineString></Placemark>")
+
+
+def route_kml(route: Route, *, positions: dict[str, tuple[float, float]] | None = None) -> str:
+    """The route as KML: every candidate path, and the sightings where ``positions``
+    (camera id → lon, lat) knows the camera."""
+    positions = positions or {}
+    points = [f"<Placemark><name>{i + 1}. {escape(_local(s.ts))}</name><description>"
+              f"{escape(s.camera_id)}</description><Point><coordinates>{xy[0]:.6f},"
+              f"{xy[1]:.6f}</coordinates></Point></Placemark>"
+              for i, s in enumerate(route.sightings)
+              if (xy := positions.get(s.camera_id)) is not None]
+    lines = [_kml_line(leg, path) for leg, path in _rows(route)]
+    styles = ('<Style id="best"><LineStyle><color>ffc0392b</color><width>5</width></LineStyle>'
+              '</Style><Style id="alternative"><LineStyle><color>80b3a29b</color><width>2'
+              '</width></LineStyle></Style>')
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2">'
+            f"<Document><name>{escape(route.plate or 'route')}</name>{styles}"
+            f"{''.join(points)}{''.join(lines)}</Document></kml>\n")

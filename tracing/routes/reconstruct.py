@@ -1,0 +1,165 @@
+"""Route reconstruction: a plate's sightings → trips → legs with scored candidate paths."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+import networkx as nx
+import numpy as np
+import shapely
+
+from tracing import settings
+from tracing.errors import RouteError
+from tracing.routes.candidates import PairPath, pair_paths
+from tracing.routes.model import CandidatePath, Route, RouteLeg, RouteSummary, Sighting
+from tracing.routes.pathcache import PathCache
+from tracing.routes.scoring import (
+    ScoringModel,
+    is_impossible,
+    is_long_gap,
+    log_scores,
+    probabilities,
+)
+from tracing.routes.sightings import collapse_repeats, ordered, split_trips
+
+logger = logging.getLogger(__name__)
+
+
+def reconstruct_route(graph: nx.MultiDiGraph, sightings: Iterable[Sighting], *,
+                      cache: PathCache, k: int = settings.ROUTE_K, plate: str = "",
+                      model: ScoringModel | None = None) -> Route:
+    """The most plausible routes of a vehicle between its sightings.
+
+    Sightings at cameras the cache does not know are dropped (with a note); the rest are
+    ordered by time, repeats at one camera collapsed, and split into trips. Each pair of
+    consecutive sightings of a trip is a leg with up to ``k`` candidate paths, best first,
+    whose probabilities sum to 1. RouteError when no sighting is usable.
+    """
+    if not cache.matches(graph):
+        raise RouteError("the path cache was built for another road graph")
+    if not 1 <= k <= settings.ROUTE_MAX_K:
+        raise RouteError(f"k={k} is not in 1..{settings.ROUTE_MAX_K}")
+    model = ScoringModel() if model is None else model
+    usable, notes = _usable(cache, list(sightings))
+    chain, reordered = ordered(usable)
+    if reordered:
+        notes.append("sightings were not in time order: sorted by time")
+    chain = collapse_repeats(chain)
+    trips = split_trips(chain, lambda a, b: _fastest_s(cache, a, b))
+    legs = tuple(_leg(cache, len_legs, trips[i], chain[i - 1], chain[i], k=k, model=model)
+                 for len_legs, i in enumerate(i for i in range(1, len(chain))
+                                              if trips[i] == trips[i - 1]))
+    notes += _unconnected(cache, chain, trips)
+    if len(chain) == 1:
+        notes.append("only one sighting: there is no route to reconstruct")
+    return Route(plate=plate, sightings=tuple(chain), trip_of_sighting=tuple(trips), legs=legs,
+                 summary=summarize(chain, trips, legs), notes=tuple(notes))
+
+
+def _usable(cache: PathCache, given: list[Sighting]) -> tuple[list[Sighting], list[str]]:
+    if not given:
+        raise RouteError("no sightings: the plate was not read in this period")
+    unknown = sorted({s.camera_id for s in given if s.camera_id not in cache.camera_index})
+    usable = [s for s in given if s.camera_id in cache.camera_index]
+    notes = []
+    if unknown:
+        notes.append(f"{len(given) - len(usable)} sightings at {len(unknown)} cameras that are "
+                     f"not plate-reading cameras on the road graph were left out: "
+                     f"{', '.join(unknown[:5])}")
+    if not usable:
+        raise RouteError(f"no sighting is at a known plate-reading camera (unknown cameras: "
+                         f"{', '.join(unknown[:5])})")
+    if any(s.ts.tzinfo is None for s in usable):
+        raise RouteError("sighting times must be time-zone aware")
+    return usable, notes
+
+
+def _unconnected(cache: PathCache, chain: Sequence[Sighting], trips: Sequence[int]
+                 ) -> list[str]:
+    return [f"cameras {a.camera_id} and {b.camera_id} are not connected by the road graph: "
+            f"a new trip starts at {b.ts.isoformat()}"
+            for a, b, t0, t1 in zip(chain, chain[1:], trips, trips[1:], strict=False)
+            if t0 != t1 and _fastest_s(cache, a.camera_id, b.camera_id) is None]
+
+
+def _fastest_s(cache: PathCache, a: str, b: str) -> float | None:
+    paths = pair_paths(cache, cache.camera_index[a], cache.camera_index[b])
+    return min(p.free_flow_s for p in paths) if paths else None
+
+
+def _leg(cache: PathCache, index: int, trip: int, a: Sighting, b: Sighting, *, k: int,
+         model: ScoringModel) -> RouteLeg:
+    paths = pair_paths(cache, cache.camera_index[a.camera_id], cache.camera_index[b.camera_id])
+    if not paths:
+        return RouteLeg(index, trip, a, b, (), ("unreachable",))
+    observed = (b.ts - a.ts).total_seconds()
+    missed = [_missed(cache, p) for p in paths]
+    free = np.array([p.free_flow_s for p in paths])
+    scores = log_scores(observed, free, np.array([len(m) for m in missed], float), model,
+                        minor_s=np.array([p.minor_s for p in paths]))
+    probs = probabilities(scores, temperature=model.temperature)
+    order = np.argsort(-probs, kind="stable")[:k]
+    kept = probs[order] / probs[order].sum()
+    candidates = tuple(
+        _candidate(cache, paths[j], missed[j], a.ts, observed, float(p), rank)
+        for rank, (j, p) in enumerate(zip(order, kept, strict=True)))
+    return RouteLeg(index, trip, a, b, candidates,
+                    _flags(observed, float(free.min()), float(kept[0])))
+
+
+def _missed(cache: PathCache, path: PairPath) -> tuple[str, ...]:
+    return tuple(cache.camera_ids[c] for c in path.cameras if cache.camera_up[c])
+
+
+def _flags(observed_s: float, fastest_s: float, best_probability: float) -> tuple[str, ...]:
+    flags = []
+    if is_impossible(observed_s, fastest_s):
+        flags.append("impossible_travel")
+    if is_long_gap(observed_s, fastest_s):
+        flags.append("long_gap")
+    if best_probability < settings.ROUTE_LOW_CONFIDENCE:
+        flags.append("low_confidence")
+    return tuple(flags)
+
+
+def _candidate(cache: PathCache, path: PairPath, missed: tuple[str, ...], depart: datetime,
+               observed_s: float, probability: float, rank: int) -> CandidatePath:
+    return CandidatePath(
+        osm_nodes=tuple(int(n) for n in cache.node_ids[path.nodes]),
+        times=node_times(cache, path, depart, observed_s),
+        geometry=path_geometry(cache, path.edges), length_m=path.length_m,
+        free_flow_s=path.free_flow_s, missed_cameras=missed, probability=probability,
+        rank=rank)
+
+
+def node_times(cache: PathCache, path: PairPath, depart: datetime, observed_s: float
+               ) -> tuple[datetime, ...]:
+    """Estimated time at each node: free-flow times scaled to the observed leg time, the
+    first camera passed at ``depart``."""
+    tt = cache.edge_tt[path.edges]
+    cumulative = np.concatenate([[0.0], np.cumsum(tt)]) - path.start_position * tt[0]
+    scale = observed_s / path.free_flow_s if path.free_flow_s > 0 else 1.0
+    return tuple(depart + timedelta(seconds=float(s) * scale) for s in cumulative)
+
+
+def path_geometry(cache: PathCache, edges: Sequence[int] | np.ndarray) -> shapely.LineString:
+    """The path's line (lon, lat), edge geometries joined."""
+    parts = [cache.coords[int(e)] for e in edges]
+    coords = np.concatenate([parts[0], *(p[1:] for p in parts[1:])])
+    return shapely.LineString(coords)
+
+
+def summarize(chain: Sequence[Sighting], trips: Sequence[int], legs: Sequence[RouteLeg]
+              ) -> RouteSummary:
+    """Distance, duration and stops over the best path of every leg."""
+    flagged: dict[str, int] = {}
+    for leg in legs:
+        for flag in leg.flags:
+            flagged[flag] = flagged.get(flag, 0) + 1
+    return RouteSummary(
+        sightings=len(chain), trips=(max(trips) + 1) if trips else 0, legs=len(legs),
+        distance_m=sum(leg.best.length_m for leg in legs if leg.best is not None),
+        duration_s=sum(leg.duration_s for leg in legs), stops=flagged.get("long_gap", 0),
+        flagged=flagged)

@@ -1,0 +1,66 @@
+"""Find a vehicle: plate search, identity linking, clones, convoys and stakeouts.
+
+Public API::
+
+    result = search_plates(store, "51A-12*", filters=SearchFilters(start=..., wards=...))
+    reach = load_reachability(graph, load_registry(store))    # camera-to-camera bounds
+    links = link_reads(store, "51A-123.45", reach)            # misreads of the target, why
+    pairs = find_clones(store, reach)                         # impossible travel
+    convoy = find_convoy(store, "51A-123.45", window_s=60)    # co-travelling plates
+    hits = stakeout(store, [Place("bank", f1), Place("gate", f2)])
+"""
+
+from __future__ import annotations
+
+from tracing.search.clones import ClonePair, clone_pairs, find_clones
+from tracing.search.convoy import ConvoyMember, find_convoy
+from tracing.search.linking import Decision, Link, LinkResult, decide, evaluate_links, link_reads
+from tracing.search.matching import (
+    compact_query,
+    confusable,
+    fuzzy_matches,
+    plate_distance,
+    wildcard_matches,
+)
+from tracing.search.plate_index import PlateIndex, plate_index
+from tracing.search.query import (
+    Candidate,
+    SearchFilters,
+    SearchResult,
+    reads_of_plates,
+    search_plates,
+)
+from tracing.search.reachability import Reachability, load_reachability, reachability_from_graph
+from tracing.search.stakeout import Place, StakeoutHit, stakeout
+
+__all__ = [
+    "Candidate",
+    "ClonePair",
+    "ConvoyMember",
+    "Decision",
+    "Link",
+    "LinkResult",
+    "Place",
+    "PlateIndex",
+    "Reachability",
+    "SearchFilters",
+    "SearchResult",
+    "StakeoutHit",
+    "clone_pairs",
+    "compact_query",
+    "confusable",
+    "decide",
+    "evaluate_links",
+    "find_clones",
+    "find_convoy",
+    "fuzzy_matches",
+    "link_reads",
+    "load_reachability",
+    "plate_distance",
+    "plate_index",
+    "reachability_from_graph",
+    "reads_of_plates",
+    "search_plates",
+    "stakeout",
+    "wildcard_matches",
+]
