@@ -222,6 +222,8 @@ def search_section(cameras: gpd.GeoDataFrame) -> None:
         return
     codes = code_of(cameras)
     table = result.frame()
+    for column in ("first_seen", "last_seen"):
+        table[column] = local_times(table[column])
     table["cameras"] = [", ".join(codes.get(c, c) for c in cand.cameras)
                         for cand in result.candidates]
     st.dataframe(table, hide_index=True)

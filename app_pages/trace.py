@@ -98,7 +98,11 @@ def route_map(route: Route, legs: list[RouteLeg], sightings: list[int],
                             fill_color="#1f618d", fill_opacity=1.0,
                             tooltip="Estimated position").add_to(fmap)
     maps.finish(fmap)
+    where = cameras.set_index("id")
     points = [line for leg in legs if leg.best for line in leg.best.geometry.coords]
+    points += [(float(where.at[route.sightings[i].camera_id, "lon"]),
+                float(where.at[route.sightings[i].camera_id, "lat"])) for i in sightings
+               if route.sightings[i].camera_id in where.index]
     if points:
         xs, ys = zip(*points, strict=True)
         fmap.fit_bounds([[min(ys), min(xs)], [max(ys), max(xs)]])
@@ -124,12 +128,14 @@ def add_sightings(fmap: folium.Map, route: Route, numbers: list[int],
     group.add_to(fmap)
 
 
-def legs_table(legs: list[RouteLeg]) -> pd.DataFrame:
+def legs_table(legs: list[RouteLeg], cameras: gpd.GeoDataFrame) -> pd.DataFrame:
+    names = cameras.set_index("id")["name"].to_dict()
     rows = []
     for leg in legs:
         best = leg.best
         rows.append({
-            "leg": leg.index + 1, "from": leg.start.camera_id, "to": leg.end.camera_id,
+            "leg": leg.index + 1, "from": names.get(leg.start.camera_id) or leg.start.camera_id,
+            "to": names.get(leg.end.camera_id) or leg.end.camera_id,
             "depart": local(leg.start.ts), "arrive": local(leg.end.ts),
             "minutes": round(leg.duration_s / 60, 1),
             "best path": f"{best.probability:.0%}" if best else "none",
@@ -217,7 +223,7 @@ def show(route: Route, cameras: gpd.GeoDataFrame) -> None:
     explain_flags(legs)
     if legs:
         st.subheader("Legs")
-        st.dataframe(legs_table(legs), hide_index=True, width="stretch")
+        st.dataframe(legs_table(legs, cameras), hide_index=True, width="stretch")
     else:
         st.info("This trip has a single sighting: there is no route to draw.")
     st.subheader("Sightings")

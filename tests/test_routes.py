@@ -35,7 +35,8 @@ SLOW = [2, 5, 6, 7]
 
 def small_graph() -> nx.MultiDiGraph:
     """Camera A watches 1→2, camera B 7→8. From 2 to 7: 2-3-7 (100 s, a main road),
-    2-4-7 (102 s, a main road), 2-5-6-7 (180 s, back streets). Nodes 9→10 are not connected to the rest."""
+    2-4-7 (102 s, a main road), 2-5-6-7 (180 s, back streets). Nodes 9→10 are not
+    connected to the rest."""
     g = nx.MultiDiGraph(crs="EPSG:4326")
     xy = {1: (0, 0), 2: (1, 0), 3: (2, 1), 4: (2, 0), 5: (1.5, -1), 6: (2.5, -1), 7: (3, 0),
           8: (4, 0), 9: (0, 5), 10: (1, 5)}

@@ -6,7 +6,9 @@ import argparse
 import contextlib
 import itertools
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
@@ -106,12 +108,15 @@ def ingest(args: argparse.Namespace) -> str:
 
 
 def ingest_service(args: argparse.Namespace) -> str:
-    """Load the spool into the database until interrupted (the single writer)."""
+    """Load the spool into the database until SIGINT/SIGTERM (the single loader)."""
     from tracing.store import Store, run_ingest_service
 
-    with contextlib.suppress(KeyboardInterrupt), Store(args.db) as store:
-        run_ingest_service(store, args.spool, poll_s=args.poll_s)
-    return "ingest service stopped"
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with Store(args.db) as store:
+        total = run_ingest_service(store, args.spool, poll_s=args.poll_s, stop_event=stop)
+    return f"ingest service stopped: {total}"
 
 
 def trace(args: argparse.Namespace) -> str:

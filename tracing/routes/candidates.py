@@ -89,7 +89,9 @@ def _pair_path(cache: PathCache, a: int, b: int, interior: list[int]) -> PairPat
     pa, pb = float(cache.camera_position[a]), float(cache.camera_position[b])
     free = float(tt[1:-1].sum() + (1 - pa) * tt[0] + pb * tt[-1])
     metres = float(length[1:-1].sum() + (1 - pa) * length[0] + pb * length[-1])
-    passed = tuple(c for e in edges[1:-1] for c in cache.edge_cameras.get(int(e), ()))
+    inner = edges[1:-1]
+    passed = tuple(c for e in inner[cache.watched[inner]].tolist()
+                   for c in cache.edge_cameras.get(e, ()))
     return PairPath(nodes=nodes, edges=edges, free_flow_s=free, length_m=metres,
                     cameras=tuple(c for c in passed if c not in (a, b)), start_position=pa,
                     minor_s=float(tt[1:-1][~cache.edge_main[edges[1:-1]]].sum()))

@@ -79,8 +79,14 @@ class PathCache:
     pair_keys: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     """``u * N + v`` of every edge (edges are sorted by it)."""
 
+    watched: BoolArray = field(default_factory=lambda: np.zeros(0, bool))
+    """Per edge: a camera of the cache watches it."""
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "pair_keys", self.edge_u * len(self.node_ids) + self.edge_v)
+        watched = np.zeros(len(self.edge_u), bool)
+        watched[self.camera_edge] = True
+        object.__setattr__(self, "watched", watched)
 
     def __repr__(self) -> str:
         return (f"PathCache(key={self.key!r}, nodes={len(self.node_ids)}, "

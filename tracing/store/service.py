@@ -6,9 +6,7 @@ the write lease only while loading; between batches it hands the file to waiting
 
 from __future__ import annotations
 
-import argparse
 import logging
-import signal
 import threading
 from pathlib import Path
 from typing import Protocol
@@ -57,18 +55,3 @@ def run_ingest_service(db: Store | Path | str, spool: Spool | Path | str, *,
             stop.wait(poll_s)
     logger.info("ingest service stopped: %s", total)
     return total
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: run the service until SIGINT/SIGTERM."""
-    parser = argparse.ArgumentParser(prog="python -m tracing.store", description=__doc__)
-    parser.add_argument("--db", type=Path, default=settings.DEMO_DB)
-    parser.add_argument("--spool", type=Path, default=settings.SPOOL_DIR)
-    parser.add_argument("--poll", type=float, default=settings.SPOOL_POLL_S)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    run_ingest_service(args.db, args.spool, poll_s=args.poll, stop_event=stop)
-    return 0
