@@ -44,9 +44,12 @@ browser:  ## Chromium for the real-browser test (installed when missing and we a
 	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "could not install chromium: the browser test will be skipped outside CI"
 
-bench: setup
+bench: setup  ## every benchmark; each prints a final `RESULT <name> key=value …` line
 	$(PY) bench/network.py
 	$(PY) bench/store.py
+	$(PY) bench/simulate.py
+	$(PY) bench/search.py
+	$(PY) bench/route.py
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache .pytest_cache

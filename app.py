@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-st.set_page_config(page_title="Thủ Đức vehicle tracing", page_icon=":material/travel_explore:",
-                   layout="wide")
+# No icons: Streamlit fetches a Material icon used as page or favicon icon from a Google CDN.
+st.set_page_config(page_title="Thủ Đức vehicle tracing", layout="wide")
 
 pages = {
     "City": [
-        st.Page("app_pages/city_map.py", title="Map & cameras", icon=":material/map:",
-                default=True),
+        st.Page("app_pages/city_map.py", title="Map & cameras", default=True),
     ],
     "Investigate": [
-        st.Page("app_pages/trace.py", title="Trace a vehicle", icon=":material/route:"),
-        st.Page("app_pages/search.py", title="Find a vehicle", icon=":material/search:"),
+        st.Page("app_pages/trace.py", title="Trace a vehicle"),
+        st.Page("app_pages/search.py", title="Find a vehicle"),
     ],
 }
 st.navigation(pages).run()

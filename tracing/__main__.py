@@ -35,8 +35,9 @@ def build_data(args: argparse.Namespace) -> str:
 
 
 def demo(args: argparse.Namespace) -> str:
-    """Create the demo database: the shipped camera registry and a simulated demo day."""
-    from tracing import cameras
+    """Create the demo database: the shipped registry, a simulated day, the path cache."""
+    from tracing import cameras, network
+    from tracing.routes import load_path_cache
     from tracing.simulate import SimulationConfig, default_truth_dir, run_simulation
     from tracing.store import Store
 
@@ -48,7 +49,10 @@ def demo(args: argparse.Namespace) -> str:
     truth = args.truth or default_truth_dir(args.db)
     with _progress_bar() as progress:
         summary = run_simulation(args.db, truth, config=config, progress=progress)
-    return f"demo database {args.db}: {len(registry)} cameras; {summary}"
+    with Store(args.db) as store:  # the app traces from the store's registry: warm its cache
+        cache = load_path_cache(network.load_network(), cameras.load_registry(store))
+    return (f"demo database {args.db}: {len(registry)} cameras; {summary}; "
+            f"camera-pair path cache {cache.key}")
 
 
 def simulate(args: argparse.Namespace) -> str:
