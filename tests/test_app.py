@@ -7,16 +7,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+from tests.apptest import open_page
 
 
 @pytest.fixture
 def app(app_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("TRACING_DB", str(app_db))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("app.py", app_db, monkeypatch)
 
 
 def test_city_page_shows_the_registry(app: AppTest) -> None:
@@ -40,8 +36,5 @@ def test_registry_filters(app: AppTest) -> None:
 
 def test_missing_database_shows_an_error_not_a_traceback(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRACING_DB", str(tmp_path / "empty.duckdb"))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    assert not at.exception
+    at = open_page("app.py", tmp_path / "empty.duckdb", monkeypatch)
     assert any("holds no cameras" in e.value for e in at.error)

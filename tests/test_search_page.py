@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import open_page
 from tracing import cameras, settings
 from tracing.reads import PlateRead
 
-PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "search.py")
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 
 
@@ -38,11 +38,7 @@ def search_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def page(search_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("TRACING_DB", str(search_db))
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("app_pages/search.py", search_db, monkeypatch)
 
 
 def test_empty_page_explains(page: AppTest) -> None:

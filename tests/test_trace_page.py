@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import open_page
 from tests.test_trace_cli import PLATE, small_registry, trace_reads
-
-PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "trace.py")
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +25,7 @@ def trace_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def page(trace_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("TRACING_DB", str(trace_db))
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("app_pages/trace.py", trace_db, monkeypatch)
 
 
 def test_page_traces_a_plate(page: AppTest) -> None:
