@@ -408,3 +408,12 @@ def test_hash_probe_change_rebuilds_read_keys(tmp_path: Path) -> None:
     with Store(path) as store:
         assert count(store, "read_keys") == 5
         assert store.ingest(reads_table(5)) == IngestReport(0, 5, 0)
+
+
+def test_a_batch_without_any_plate_is_rejected_row_by_row(store: Store) -> None:
+    batch = pa.table({"camera_id": [CAMERAS[0], CAMERAS[1]],
+                      "ts": pa.array([T0, T0 + timedelta(seconds=5)], pa.timestamp("us", "UTC")),
+                      "plate": pa.array([None, None], pa.string())})
+    report = store.ingest(batch, source="no-plates")
+    assert (report.inserted, report.rejected) == (0, 2)
+    assert [reason for reason, _ in reject_rows(store)] == ["missing plate", "missing plate"]

@@ -107,7 +107,8 @@ def _encoded(checked: pa.Table, plates: checks.PlateCodes, cameras: pa.Array) ->
                            pa.DictionaryArray.from_arrays(camera, _flat(cameras)))
                .set_column(checked.schema.get_field_index("plate_raw"), "plate_raw",
                            plates.column(plates.raw)))
-    rank = plates.sort_key[pc.fill_null(plates.indices, 0).to_numpy()]
+    indices = pc.fill_null(plates.indices, 0).to_numpy()  # no plate at all: nothing to sort
+    rank = plates.sort_key[indices] if len(plates.sort_key) else np.zeros(len(indices), np.uint64)
     return (checked.append_column("plate", plates.column(plates.plate))
             .append_column("plate_compact", plates.column(plates.compact))
             .append_column("rank", pa.array(rank, pa.uint64())))
