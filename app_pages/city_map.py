@@ -65,7 +65,7 @@ def import_form() -> None:
         if upload is None or not st.button("Validate and replace the registry"):
             return
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / upload.name
+            path = Path(folder) / ("registry" + Path(upload.name).suffix.lower())
             path.write_bytes(upload.getvalue())
             try:
                 loaded = registry.read_registry(path)
@@ -74,29 +74,37 @@ def import_form() -> None:
             except TracingError as exc:
                 st.error(f"Registry not loaded: {exc}")
                 return
-        st.success(f"Loaded {len(snapped)} cameras ({int(snapped.is_lpr.sum())} read plates).")
+        st.session_state["registry_loaded"] = (
+            f"Loaded {len(snapped)} cameras ({int(snapped.is_lpr.sum())} read plates).")
         st.rerun()
+
+
+def page() -> None:
+    if message := st.session_state.pop("registry_loaded", None):
+        st.success(message)
+    try:
+        cameras = registry.load_registry(resources.store())
+    except TracingError as exc:
+        st.error(f"Cannot open the camera registry: {exc}")
+        import_form()
+        return
+    a, b, c = st.columns(3)
+    a.metric("Cameras", len(cameras))
+    b.metric("Plate-reading", int(cameras["is_lpr"].sum()))
+    c.metric("Wards covered", cameras["ward"].nunique())
+    city_map(cameras)
+    st.caption("Red: plate-reading cameras · dark: other cameras · dashed: ward boundaries "
+               "(2019 units). Click a camera for its details.")
+    st.subheader("Camera registry")
+    shown = filtered(cameras)
+    st.dataframe(pd.DataFrame(shown[TABLE_COLUMNS]), hide_index=True, width="stretch")
+    st.caption(f"{len(shown)} of {len(cameras)} cameras")
+    export_buttons(shown)
+    import_form()
 
 
 st.title("Thủ Đức City: roads, wards and cameras")
 try:
-    cameras = registry.load_registry(resources.store())
+    page()
 except TracingError as exc:
-    st.error(f"Cannot open the camera registry: {exc}")
-    st.stop()
-
-lpr = int(cameras["is_lpr"].sum())
-a, b, c = st.columns(3)
-a.metric("Cameras", len(cameras))
-b.metric("Plate-reading", lpr)
-c.metric("Wards covered", cameras["ward"].nunique())
-city_map(cameras)
-st.caption("Red: plate-reading cameras · dark: other cameras · dashed: ward boundaries "
-           "(2019 units). Click a camera for its details.")
-
-st.subheader("Camera registry")
-shown = filtered(cameras)
-st.dataframe(pd.DataFrame(shown[TABLE_COLUMNS]), hide_index=True, width="stretch")
-st.caption(f"{len(shown)} of {len(cameras)} cameras")
-export_buttons(shown)
-import_form()
+    st.error(f"The city map cannot be shown: {exc}")

@@ -3,6 +3,7 @@ misreads with why (accept/reject), impossible travel, convoy and stakeout."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -186,7 +187,8 @@ def vehicle(plate: str, cameras: gpd.GeoDataFrame, filters: SearchFilters,
             limit: float) -> None:
     store, codes = resources.store(), code_of(cameras)
     reads = reads_of_plates(store, [plate], filters=filters)
-    reach = reachability(cameras, ",".join(cameras["id"].astype(str)))
+    watched = cameras[["id", "edge_u", "edge_v", "edge_key", "lon", "lat"]].to_csv(index=False)
+    reach = reachability(cameras, hashlib.sha256(watched.encode()).hexdigest())
     links, clones, convoy = st.tabs(["Linked misreads", "Impossible travel", "Convoy"])
     with links:
         linked = links_panel(plate, reach, filters, limit)

@@ -246,8 +246,7 @@ if not plate.strip():
 try:
     registry = load_registry(resources.store())
     route = trace(plate, day, k, registry)
+    if route is not None:
+        show(route, registry)
 except TracingError as exc:
     st.error(f"Cannot trace {plate.strip()!r}: {exc}")
-    st.stop()
-if route is not None:
-    show(route, registry)

@@ -92,6 +92,10 @@ def test_lpr_rule_uses_the_watched_road_class() -> None:
         ("id,lon,lat,status\nc1,106.77,10.85,broken\n", "status 'broken'"),
         ("id,lon,lat,is_lpr\nc1,106.77,10.85,maybe\n", "is_lpr 'maybe'"),
         ("id,lon,lat\n", "no cameras"),
+        ("id,lon,lat,edge_u\nc1,106.77,10.85,abc\n", "edge_u 'abc' is not a whole number"),
+        ("id,lon,lat,edge_u\nc1,106.77,10.85,1.5\n", "edge_u 1.5 is not a whole number"),
+        ("id,lon,lat,snap_distance_m\nc1,106.77,10.85,far\n", "snap_distance_m 'far'"),
+        ("id,lon,lat,heading_known\nc1,106.77,10.85,perhaps\n", "heading_known 'perhaps'"),
         ("", "cannot be parsed"),
     ],
 )
@@ -124,6 +128,20 @@ def test_geojson_must_hold_points(tmp_path: Path) -> None:
         cameras.read_registry(_write(tmp_path, line, "reg.geojson"))
     with pytest.raises(RegistryError, match="cannot be parsed"):
         cameras.read_registry(_write(tmp_path, "{not json", "reg.geojson"))
+
+
+@pytest.mark.parametrize("text", [
+    '{"type":"FeatureCollection","features":[1]}',
+    '{"type":"FeatureCollection","features":{"a":1}}',
+    '{"type":"FeatureCollection","features":[{"geometry":{"type":"Point"}}]}',
+    '{"type":"FeatureCollection","features":[{"geometry":{"type":"Point","coordinates":[1]}}]}',
+    '{"type":"FeatureCollection","features":[{"properties":[1],'
+    '"geometry":{"type":"Point","coordinates":[106.77,10.85]}}]}',
+    "[" * 100_000,
+])
+def test_malformed_geojson_gets_a_registry_error(tmp_path: Path, text: str) -> None:
+    with pytest.raises(RegistryError):
+        cameras.read_registry(_write(tmp_path, text, "reg.geojson"))
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".geojson"])

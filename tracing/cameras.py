@@ -90,24 +90,32 @@ def read_registry(path: Path, *, area: shapely.Geometry | None = None) -> gpd.Ge
             raise RegistryError(f"{path.name}: registry must be .csv or .geojson, not {suffix!r}")
     except UnicodeDecodeError as exc:
         raise RegistryError(f"{path.name} is not UTF-8 text: {exc.reason}") from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, json.JSONDecodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, json.JSONDecodeError,
+            RecursionError) as exc:
         raise RegistryError(f"{path.name} cannot be parsed: {exc}") from exc
     return validate_registry(frame, area=area, source=path.name)
 
 
 def _frame_from_geojson(text: str) -> pd.DataFrame:
     data = json.loads(text)
-    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(
+            data.get("features"), list):
         raise RegistryError("GeoJSON registry must be a FeatureCollection of Point features")
-    rows = []
-    for i, feature in enumerate(data.get("features", [])):
-        geometry = (feature or {}).get("geometry") or {}
-        if geometry.get("type") != "Point":
-            kind = geometry.get("type")
-            raise RegistryError(f"feature {i}: geometry must be a Point, got {kind}")
-        lon, lat = geometry["coordinates"][:2]
-        rows.append({**(feature.get("properties") or {}), "lon": lon, "lat": lat})
-    return pd.DataFrame(rows)
+    return pd.DataFrame([_point_row(i, feature) for i, feature in enumerate(data["features"])])
+
+
+def _point_row(i: int, feature: Any) -> dict[str, Any]:
+    geometry = feature.get("geometry") if isinstance(feature, dict) else None
+    kind = geometry.get("type") if isinstance(geometry, dict) else None
+    if kind != "Point":
+        raise RegistryError(f"feature {i}: geometry must be a Point, got {kind}")
+    coordinates = geometry.get("coordinates")  # type: ignore[union-attr]
+    if not isinstance(coordinates, list) or len(coordinates) < 2:
+        raise RegistryError(f"feature {i}: a Point needs [lon, lat] coordinates")
+    properties = feature.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise RegistryError(f"feature {i}: properties must be an object")
+    return {**properties, "lon": coordinates[0], "lat": coordinates[1]}
 
 
 def validate_registry(frame: pd.DataFrame, *, area: shapely.Geometry | None = None,
@@ -184,7 +192,27 @@ def _row_problems(frame: pd.DataFrame, area: shapely.Geometry) -> list[str]:
             problems.append(f"{where}: status {row.status!r} not one of {sorted(STATUSES)}")
         if _as_bool(row.is_lpr) is None:
             problems.append(f"{where}: is_lpr {row.is_lpr!r} is not true/false")
+        if _as_bool(row.heading_known) is None:
+            problems.append(f"{where}: heading_known {row.heading_known!r} is not true/false")
+        problems.extend(f"{where}: {column} {value!r} is not {kind}"
+                        for column, value, kind in _bad_snap_fields(row))
+    if len(frame) > settings.REGISTRY_MAX_ROWS:
+        problems.append(f"{len(frame)} rows, more than the {settings.REGISTRY_MAX_ROWS} allowed")
     return problems
+
+
+def _bad_snap_fields(row: Any) -> list[tuple[str, Any, str]]:
+    """Snapped-edge fields that are present but not whole numbers / a distance."""
+    bad = []
+    for column in ("edge_u", "edge_v", "edge_key"):
+        value = getattr(row, column)
+        number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+        if not pd.isna(value) and (pd.isna(number) or float(number) != int(number)):
+            bad.append((column, value, "a whole number"))
+    distance = pd.to_numeric(pd.Series([row.snap_distance_m]), errors="coerce").iloc[0]
+    if not pd.isna(row.snap_distance_m) and (pd.isna(distance) or distance < 0):
+        bad.append(("snap_distance_m", row.snap_distance_m, "a distance in metres"))
+    return bad
 
 
 def _typed(frame: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -44,3 +44,7 @@ class SearchError(TracingError, ValueError):
 
 class RouteError(TracingError, ValueError):
     """A route cannot be reconstructed: unknown plate or camera, too few sightings, bad input."""
+
+
+class CoverageError(TracingError, ValueError):
+    """A coverage analysis or placement plan cannot run: bad parameters or inputs."""

@@ -4,7 +4,8 @@ folium links Leaflet, jQuery, Bootstrap and Font Awesome from CDNs. ``folium-off
 ships the text of every one of those assets; :func:`use_offline_assets` rewrites the
 links of every folium element class into ``data:`` URIs made from that text, so a map
 (in a saved HTML file, a notebook or ``st_folium``) makes no external request.
-Builders take a map and return it, so layers compose.
+Builders take a map and return it, so layers compose. Never add a branca ColorMap:
+streamlit-folium then loads d3 from a CDN.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pandas as pd
 import shapely
 
 from tracing import settings
+from tracing.errors import TracingError
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +59,7 @@ def _inline(links: list[tuple[str, str]], assets: dict[str, str], mime: str) -> 
         if url.startswith("data:"):
             continue
         if url not in assets:
-            raise RuntimeError(f"folium asset {url} has no offline copy in folium-offline")
+            raise TracingError(f"folium asset {url} has no offline copy in folium-offline")
         links[i] = (name, _data_uri(assets[url], mime))
 
 

@@ -87,6 +87,8 @@ MAIN_ROAD_CLASSES: Final = frozenset(
 # --- Cameras -------------------------------------------------------------------------------
 SNAP_RADIUS_M: Final = 60.0
 """A camera is snapped to a road edge no farther than this."""
+REGISTRY_MAX_ROWS: Final = 20_000
+"""A registry file with more cameras than this is refused (the city plans about 500)."""
 HEADING_WEIGHT_M_PER_DEG: Final = 0.5
 """When a camera's heading is known, each degree between it and an edge's bearing
 costs as much as this many metres of distance when choosing the watched edge."""
@@ -255,6 +257,8 @@ SEARCH_CONVOY_MIN_CAMERAS: Final = 2
 # --- Route reconstruction (tracing.routes) -----------------------------------------------------
 # Scoring constants were fitted on simulated days with seed 1 (`python bench/route.py --fit`)
 # and are evaluated by the benchmark on seed 2: never on the data they were fitted on.
+ROUTE_CACHES_KEPT: Final = 4
+"""Camera-pair path caches kept in CACHE_DIR (one per registry; older ones are deleted)."""
 ROUTE_K: Final = 3
 """Candidate paths reported per leg (best first); `trace --k` accepts 1..ROUTE_MAX_K."""
 ROUTE_MAX_K: Final = 8
@@ -308,3 +312,36 @@ ROUTE_TEMPERATURE: Final = 1.0
 """Softmax temperature of the per-leg probabilities (calibration): fitted."""
 ROUTE_LOW_CONFIDENCE: Final = 0.5
 """A leg whose best path has a lower probability than this is flagged low_confidence."""
+
+# --- Coverage (tracing.coverage) --------------------------------------------------------------
+COVERAGE_TRIPS: Final = 12_000
+"""Origin–destination trips sampled from the simulator's demand model for observability."""
+COVERAGE_SEED: Final = 0
+"""Seed of the trip sample (same seed, same trips)."""
+COVERAGE_LIVE_STATUSES: Final = frozenset({"up"})
+"""Camera statuses counted as part of today's network (others: down, maintenance, planned)."""
+COVERAGE_CORRIDOR_CLASSES: Final = frozenset({
+    "motorway", "trunk", "primary", "secondary", "tertiary"})
+"""Road classes whose unobserved stretches are listed as corridors."""
+COVERAGE_TOP_CORRIDORS: Final = 20
+"""Longest unobserved corridors listed."""
+COVERAGE_PLAN_K: Final = 100
+"""Default number of new camera sites the placement planner chooses (the city's plan)."""
+COVERAGE_MIN_APPROACHES: Final = 3
+"""A node with at least this many distinct neighbours is an intersection (candidate site)."""
+COVERAGE_HISTORY_DAYS: Final = 14
+"""Days of reads before the recent window that make each camera's own history (days)."""
+COVERAGE_RECENT_HOURS: Final = 24
+"""Recent window compared against each camera's history (hours)."""
+COVERAGE_SILENT_FACTOR: Final = 3.0
+"""Silent: no read for longer than this × the camera's longest usual gap between reads."""
+COVERAGE_SILENT_MIN_HOURS: Final = 2.0
+"""Silent: never flagged for less than this many hours without a read (h)."""
+COVERAGE_DROP_RATIO: Final = 0.5
+"""Read-rate drop: recent reads per hour below this share of the camera's usual rate."""
+COVERAGE_MIN_HISTORY_READS: Final = 50
+"""Rate and confidence rules need at least this many reads in the camera's history."""
+COVERAGE_LOW_CONFIDENCE_DROP: Final = 0.1
+"""Low confidence: recent mean confidence this much below the camera's own history mean."""
+COVERAGE_REJECT_RATE: Final = 0.05
+"""High reject rate: rejected rows above this share of the camera's recent rows."""

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import logging
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -299,11 +300,20 @@ def load_path_cache(graph: nx.MultiDiGraph, registry: pd.DataFrame | gpd.GeoData
     if path.is_file():
         try:
             return _read(graph, edges, path, key)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             logger.warning("path cache %s unreadable, rebuilding: %s", path, exc)
     cache = build_path_cache(graph, registry)
     save_path_cache(cache, cache_dir)
+    _prune(cache_dir, keep=settings.ROUTE_CACHES_KEPT)
     return cache
+
+
+def _prune(cache_dir: Path, *, keep: int) -> None:
+    """Delete all but the ``keep`` newest path caches (each is tens of MB)."""
+    caches = sorted(cache_dir.glob("routes-*.npz"), key=lambda p: p.stat().st_mtime)
+    for old in caches[:-keep]:
+        old.unlink(missing_ok=True)
+        logger.info("path cache %s removed (older than the %s kept)", old.name, keep)
 
 
 def _read(graph: nx.MultiDiGraph, edges: pd.DataFrame, path: Path, key: str) -> PathCache:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -144,15 +146,27 @@ def load_reachability(graph: nx.MultiDiGraph, cameras: pd.DataFrame, *,
     """Bounds of ``cameras`` on ``graph``, from the cache when it holds them."""
     path = None if cache_dir is None else cache_dir / f"reach-{_digest(graph, cameras)}.npz"
     if path is not None and path.is_file():
-        with np.load(path, allow_pickle=False) as data:
-            return Reachability(tuple(str(c) for c in data["ids"]), data["seconds"],
-                                data["metres"])
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return Reachability(tuple(str(c) for c in data["ids"]), data["seconds"],
+                                    data["metres"])
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            logger.warning("reachability cache %s unreadable (%s): rebuilding", path, exc)
     reach = reachability_from_graph(graph, cameras)
     if path is not None:
+        _save(path, reach)
+    return reach
+
+
+def _save(path: Path, reach: Reachability) -> None:
+    """Write atomically (a temporary name per process); a read-only cache is only logged."""
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
         np.savez(tmp, ids=np.array(reach.camera_ids), seconds=reach.seconds,
                  metres=reach.metres)
         tmp.replace(path)
-        logger.info("reachability of %s cameras cached in %s", len(reach.camera_ids), path)
-    return reach
+    except OSError as exc:
+        logger.warning("reachability not cached in %s: %s", path, exc)
+        return
+    logger.info("reachability of %s cameras cached in %s", len(reach.camera_ids), path)

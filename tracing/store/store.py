@@ -55,7 +55,10 @@ class Store:
                  timeout_s: float = settings.STORE_LOCK_TIMEOUT_S) -> None:
         self.path = Path(path)
         self.timeout_s = timeout_s
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder of {self.path}: {exc}") from exc
         self._lease: Lease = lease_for(self.path)
         self._open_schema()
 
