@@ -557,14 +557,3 @@ def edges_frame(graph: nx.MultiDiGraph, *, crs: str = settings.WGS84) -> gpd.Geo
     """Edges as a GeoDataFrame indexed by ``(u, v, key)``, in ``crs``."""
     edges = ox.graph_to_gdfs(graph, nodes=False, fill_edge_geometry=True)
     return edges if crs == edges.crs else edges.to_crs(crs)
-
-
-def nodes_frame(graph: nx.MultiDiGraph, *, crs: str = settings.WGS84) -> gpd.GeoDataFrame:
-    """Nodes as a GeoDataFrame indexed by OSM node id, in ``crs``."""
-    nodes = ox.graph_to_gdfs(graph, edges=False)
-    return nodes if crs == nodes.crs else nodes.to_crs(crs)
-
-
-def project_network(graph: nx.MultiDiGraph, *, crs: str = settings.METRIC_CRS) -> nx.MultiDiGraph:
-    """A copy of ``graph`` in the metric CRS (x/y in metres), e.g. for ``ox.nearest_edges``."""
-    return ox.project_graph(graph, to_crs=crs)

@@ -96,15 +96,6 @@ class Roads:
         """Number of nodes."""
         return len(self.node_ids)
 
-    def node_index(self, osm_ids: npt.ArrayLike) -> IntArray:
-        """Indices of OSM node ids (SimulationError if one is not a node)."""
-        ids = np.asarray(osm_ids, dtype=np.int64)
-        pos = np.searchsorted(self.node_ids, ids).clip(0, max(self.n_nodes - 1, 0))
-        bad = self.node_ids[pos] != ids
-        if bad.any():
-            raise SimulationError(f"nodes {ids[bad][:5].tolist()} are not in the road graph")
-        return pos.astype(np.int64)
-
     def edge_index(self, u: npt.ArrayLike, v: npt.ArrayLike, key: npt.ArrayLike) -> IntArray:
         """Edge indices of OSM ``(u, v, key)`` triples; -1 where there is no such edge."""
         uu, vv, kk = (np.asarray(a, dtype=np.int64) for a in (u, v, key))
