@@ -50,6 +50,7 @@ bench: setup  ## every benchmark; each prints a final `RESULT <name> key=value â
 	$(PY) bench/simulate.py
 	$(PY) bench/search.py
 	$(PY) bench/route.py
+	$(PY) bench/coverage.py
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache .pytest_cache

@@ -15,5 +15,8 @@ pages = {
         st.Page("app_pages/trace.py", title="Trace a vehicle"),
         st.Page("app_pages/search.py", title="Find a vehicle"),
     ],
+    "Supervise": [
+        st.Page("app_pages/coverage.py", title="Coverage & health"),
+    ],
 }
 st.navigation(pages).run()

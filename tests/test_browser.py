@@ -97,7 +97,7 @@ def test_city_map_draws_offline(app_url: str, browser: object) -> None:
     page.screenshot(path=str(SCREENSHOTS / "city_map.png"), full_page=False)
     assert roads > 1000, f"only {roads} vector paths drawn"
     assert lpr > 0 and others > 0
-    for path in ("search", "trace"):  # every page, not only the map, stays offline
+    for path in ("search", "trace", "coverage"):  # every page, not only the map, stays offline
         page.goto(f"{app_url}/{path}", wait_until="networkidle")
         page.wait_for_selector("h1", timeout=60_000)
     outside = sorted({url for url in requests if not _is_local(url)})
