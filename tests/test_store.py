@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 from tests.test_store_support import CAMERAS, T0, count, new_store, plate_read, reads_table
-from tracing.errors import PlateError, RegistryError, StoreError
+from tracing.errors import PlateError, QueryError, RegistryError, StoreError
 from tracing.plates import compact_plate, normalize_plate
 from tracing.reads import READ_COLUMNS, PlateRead
 from tracing.store import IngestReport, Store, checks, schema
@@ -371,7 +371,7 @@ def test_reads_of_plate_any_spelling_and_time_bounds(store: Store) -> None:
     later = store.reads_of_plate("51A-123.45", start=T0 + timedelta(seconds=1),
                                  end=T0 + timedelta(seconds=8))
     assert later.num_rows == 1
-    with pytest.raises(ValueError, match="no time zone"):
+    with pytest.raises(QueryError, match="no time zone"):  # a TracingError: pages catch it
         store.reads_of_plate("51A-123.45", start=datetime(2026, 3, 1))
     with pytest.raises(PlateError):
         store.reads_of_plate("not a plate")

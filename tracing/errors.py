@@ -30,6 +30,10 @@ class StoreError(TracingError):
     """The DuckDB store cannot be opened, migrated or written."""
 
 
+class QueryError(StoreError, ValueError):
+    """A query to the store has an invalid parameter (e.g. a time without a time zone)."""
+
+
 class IngestError(StoreError, ValueError):
     """A batch of reads cannot be ingested at all (wrong columns, unreadable file)."""
 

@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from tracing import settings
-from tracing.errors import RegistryError, StoreError
+from tracing.errors import QueryError, RegistryError, StoreError
 from tracing.plates import normalize_plate
 from tracing.reads import PlateRead
 from tracing.store import schema, sources
@@ -212,7 +212,7 @@ class Store:
         for bound, clause in ((start, "AND ts >= ?"), (end, "AND ts < ?")):
             if bound is not None:
                 if bound.tzinfo is None:
-                    raise ValueError(f"{bound.isoformat()} has no time zone")
+                    raise QueryError(f"{bound.isoformat()} has no time zone")
                 sql.append(clause)
                 params.append(bound)
         sql.append("ORDER BY ts")
