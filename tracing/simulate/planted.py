@@ -144,6 +144,17 @@ class _Builder:
         step, cam = hit
         return float(offsets[step] + cameras.position[cam] * (offsets[step + 1] - offsets[step]))
 
+    def schedule(self, case: str, path: _Path, *,
+                 slack_s: float = 0.0) -> tuple[float, FloatArray] | None:
+        """Departure and node times of a case driving ``path`` (a free-flow probe sizes the
+        trip plus ``slack_s``); None, with the skip recorded, when the period is too short."""
+        probe = self.offsets(path, 0.0)
+        depart = self.anchor(case, float(probe[-1]) + slack_s)
+        if depart is None:
+            self.skip(case, "the period is too short")
+            return None
+        return depart, self.offsets(path, depart)
+
     def anchor(self, case: str, duration: float) -> float | None:
         """Departure of a case: its local clock target on the first day it fits, else a
         fraction of the period; None when the period is shorter than ``duration``."""
@@ -207,12 +218,10 @@ def _watchlist_gateway(b: _Builder, paths: list[_Path]) -> None:
             for p in entering]
     path = entering[min(range(len(entering)), key=rank.__getitem__)]
     first = inside_hits(path)[0]
-    probe = b.offsets(path, 0.0)
-    depart = b.anchor(case, float(probe[-1]))
-    if depart is None:
-        b.skip(case, "the period is too short")
+    scheduled = b.schedule(case, path)
+    if scheduled is None:
         return
-    offsets = b.offsets(path, depart)
+    depart, offsets = scheduled
     v = b.vehicle("car", "white", "61")
     trip = b.trip(v, path, depart, offsets, case)
     edge = int(path.edges[0])
@@ -279,12 +288,10 @@ def _convoy(b: _Builder, paths: list[_Path]) -> None:
         b.skip(case, "no sampled route passes two plate-reading cameras")
         return
     path = paths[int(np.argmax(counts))]
-    probe = b.offsets(path, 0.0)
-    depart = b.anchor(case, float(probe[-1]) + 60.0)
-    if depart is None:
-        b.skip(case, "the period is too short")
+    scheduled = b.schedule(case, path, slack_s=60.0)
+    if scheduled is None:
         return
-    lead = b.offsets(path, depart)
+    depart, lead = scheduled
     gap = np.clip(b.rng.uniform(8.0, 20.0) + np.cumsum(b.rng.normal(0.0, 1.0, len(lead))),
                   5.0, 30.0)
     follow = np.maximum.accumulate(lead + gap - gap[0])
@@ -347,12 +354,10 @@ def _seen_twice(b: _Builder, paths: list[_Path]) -> None:
         return
     km = [_km(b.cameras, p.hits[0][1], p.hits[1][1]) for p in twice]
     path = twice[int(np.argmax(km))]
-    probe = b.offsets(path, 0.0)
-    depart = b.anchor(case, float(probe[-1]))
-    if depart is None:
-        b.skip(case, "the period is too short")
+    scheduled = b.schedule(case, path)
+    if scheduled is None:
         return
-    offsets = b.offsets(path, depart)
+    depart, offsets = scheduled
     v = b.vehicle("car", "white", "60")
     trip = b.trip(v, path, depart, offsets, case)
     b.cases.append(PlantedCase(case, "A car from Đồng Nai read by only two cameras, far apart.",
