@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -40,9 +41,9 @@ def coverage_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, st
 
 
 @pytest.fixture(scope="module")
-def page(coverage_db: tuple[Path, str, str]) -> AppTest:
-    with pytest.MonkeyPatch.context() as mp:
-        return open_page("app_pages/coverage.py", coverage_db[0], mp)
+def page(coverage_db: tuple[Path, str, str]) -> Iterator[AppTest]:
+    with pytest.MonkeyPatch.context() as mp:  # kept for the reruns of the module's tests
+        yield open_page("app_pages/coverage.py", coverage_db[0], mp)
 
 
 def test_page_shows_coverage_health_and_plan(page: AppTest,
