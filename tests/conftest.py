@@ -30,3 +30,14 @@ def app_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Store(path) as store:
         store.replace_cameras(cameras.read_registry(settings.CAMERAS_DIR / "thuduc_cameras.csv"))
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> None:
+    """Argon2 at its production cost takes ~0.1–1 s per hash; tests use a cheap one."""
+    from argon2 import PasswordHasher
+
+    from tracing.access import users
+
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    users._DUMMY_HASH = users._hasher.hash("not a password of anyone")

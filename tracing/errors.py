@@ -52,3 +52,16 @@ class RouteError(TracingError, ValueError):
 
 class CoverageError(TracingError, ValueError):
     """A coverage analysis or placement plan cannot run: bad parameters or inputs."""
+
+
+class AccessError(TracingError):
+    """Access refused: wrong credentials, a locked account, a missing permission, or an
+    invalid user name, role or password."""
+
+
+class AuditError(TracingError, ValueError):
+    """An audit entry cannot be written (missing reason, bad action or parameters)."""
+
+
+class RetentionError(TracingError, ValueError):
+    """A retention policy or purge request is invalid."""

@@ -96,6 +96,8 @@ costs as much as this many metres of distance when choosing the watched edge."""
 # --- Store ---------------------------------------------------------------------------------
 DEMO_DB: Final = VAR_DIR / "demo.duckdb"
 SPOOL_DIR: Final = VAR_DIR / "spool"
+CROPS_DIR: Final = VAR_DIR / "crops"
+"""Plate crop images; a read's ``crop_ref`` is a path relative to this folder."""
 STORE_LOCK_TIMEOUT_S: Final = 30.0
 """How long a reader or writer waits for the store before StoreError("store busy")."""
 STORE_POLL_S: Final = 0.01
@@ -345,3 +347,31 @@ COVERAGE_LOW_CONFIDENCE_DROP: Final = 0.1
 """Low confidence: recent mean confidence this much below the camera's own history mean."""
 COVERAGE_REJECT_RATE: Final = 0.05
 """High reject rate: rejected rows above this share of the camera's recent rows."""
+
+# --- Access control, audit, retention (tracing.access) -----------------------------------------
+PASSWORD_MIN_LENGTH: Final = 10
+"""Shortest accepted password (characters)."""
+PASSWORD_MAX_LENGTH: Final = 256
+"""Longest accepted password (characters); longer input is refused before hashing."""
+ARGON2_TIME_COST: Final = 3
+"""Argon2id iterations (argon2-cffi's RFC 9106 low-memory profile)."""
+ARGON2_MEMORY_KIB: Final = 65_536
+"""Argon2id memory per hash (KiB)."""
+LOGIN_MAX_FAILURES: Final = 5
+"""Consecutive failed logins after which an account is locked."""
+LOGIN_LOCKOUT_MINUTES: Final = 15.0
+"""How long a locked account stays locked (minutes)."""
+SESSION_IDLE_MINUTES: Final = 30.0
+"""A session with no activity for this long ends (minutes)."""
+SESSION_MAX_HOURS: Final = 12.0
+"""A session ends this long after login whatever the activity (hours)."""
+REASON_MIN_LENGTH: Final = 3
+"""Shortest accepted reason or case number in the audit log (characters)."""
+REASON_MAX_LENGTH: Final = 500
+"""Longest accepted reason (characters)."""
+RETENTION_READS_DAYS: Final = 30
+"""Default retention of plate reads (days); reads attached to a case or an alert are kept."""
+RETENTION_CROPS_DAYS: Final = 30
+"""Default retention of crop images (days, at most the reads' period)."""
+RETENTION_MAX_DAYS: Final = 3650
+"""Longest retention period an administrator may set (days)."""

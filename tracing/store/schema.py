@@ -144,10 +144,35 @@ INSERT INTO store_meta VALUES ('hash_probe', {HASH_PROBE_SQL});
 CREATE TABLE read_keys (rid_key BIGINT NOT NULL, content_key BIGINT NOT NULL);
 {FILL_READ_KEYS}"""  # noqa: S608 - constants only
 
+_V4_ACCESS: Final = """
+ALTER TABLE audit_log ADD COLUMN prev_hash VARCHAR;
+ALTER TABLE audit_log ADD COLUMN entry_hash VARCHAR;
+CREATE TABLE users (
+    name VARCHAR NOT NULL,
+    role VARCHAR NOT NULL CHECK (role IN ('investigator', 'analyst', 'supervisor', 'admin')),
+    password_hash VARCHAR NOT NULL,
+    must_change BOOLEAN NOT NULL DEFAULT true,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until TIMESTAMPTZ,
+    disabled BOOLEAN NOT NULL DEFAULT false,
+    epoch INTEGER NOT NULL DEFAULT 0,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE case_reads (
+    case_ref VARCHAR NOT NULL,
+    read_id VARCHAR NOT NULL,
+    attached_by VARCHAR NOT NULL,
+    attached_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+"""
+"""Access control: accounts (``epoch`` ends sessions on a reset, role change or disable),
+reads attached to a case (kept by the retention purge), the audit log's hash chain."""
+
 MIGRATIONS: Final = (
     Migration(1, "cameras, reads, rejects", _V1_CORE),
     Migration(2, "watchlist, geofences, alerts, audit log", _V2_WORKFLOW),
     Migration(3, "read_keys: idempotency index on read_id", _V3_READ_KEYS),
+    Migration(4, "users, case_reads, hash chain of the audit log", _V4_ACCESS),
 )
 """Every schema step in order; append, never edit a released step."""
 LATEST_VERSION: Final = MIGRATIONS[-1].version

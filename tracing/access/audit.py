@@ -1,0 +1,231 @@
+"""The audit log: who did what, when, with which parameters, and why.
+
+Append-only and tamper-evident: each entry's ``entry_hash`` is the SHA-256 of its content
+(id, who, time in µs, action, parameters as canonical JSON, reason) and of the previous
+entry's hash (``prev_hash``). The newest entry's id and hash are also kept in ``store_meta``
+(``audit_head``), so removing the newest entries is detected too. :func:`verify` walks the
+chain and names every edited entry and every place where entries were removed.
+
+The chain proves the log was not changed *behind the application's back* by someone who
+edits rows without recomputing every later hash and the head. Someone with write access to
+the file who does recompute them can rewrite history: keep a copy of the head hash that
+``python -m tracing audit verify`` prints (a daily note, a ticket) to detect that too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final, Literal
+
+import duckdb
+import pandas as pd
+
+from tracing import settings
+from tracing.errors import AuditError, PlateError, QueryError
+from tracing.plates import normalize_plate
+from tracing.store import Store
+
+GENESIS: Final = "0" * 64
+"""``prev_hash`` of the first entry."""
+HEAD_KEY: Final = "audit_head"
+"""``store_meta`` key holding ``<id>:<hash>`` of the newest entry."""
+ACTION_PATTERN: Final = re.compile(r"[a-z][a-z0-9_.]{0,63}")
+MAX_WHO_LENGTH: Final = 64
+MAX_PARAMS_CHARS: Final = 20_000
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _canonical(params: Mapping[str, object]) -> str:
+    if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
+        raise AuditError(f"audit parameters must be a mapping with text keys, not {params!r}")
+    text = json.dumps(dict(params), sort_keys=True, default=str, ensure_ascii=False)
+    if len(text) > MAX_PARAMS_CHARS:
+        raise AuditError(f"audit parameters too long ({len(text)} characters)")
+    return text
+
+
+def check_reason(reason: str | None) -> str:
+    """The reason stripped; AuditError when it is missing, too short or too long."""
+    text = (reason or "").strip()
+    if len(text) < settings.REASON_MIN_LENGTH:
+        raise AuditError(f"a reason or case number of at least {settings.REASON_MIN_LENGTH} "
+                         f"characters is required (got {text!r})")
+    if len(text) > settings.REASON_MAX_LENGTH:
+        raise AuditError(f"reason too long ({len(text)} > {settings.REASON_MAX_LENGTH} "
+                         "characters)")
+    return text
+
+
+def entry_hash(entry_id: int, who: str, logged_us: int, action: str, params: str | None,
+               reason: str | None, prev_hash: str) -> str:
+    """SHA-256 (hex) of an entry's content chained to the previous entry's hash."""
+    content = json.dumps([entry_id, who, logged_us, action, params, reason, prev_hash],
+                         ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def record(store: Store, *, who: str, action: str, params: Mapping[str, object],
+           reason: str | None) -> int:
+    """Append an entry in its own transaction; return its id.
+
+    ``who``: the user (or ``system:<service>``); ``action``: a short dotted name such as
+    ``search``, ``trace``, ``export``, ``watchlist.add``; ``params``: what was asked (JSON
+    of it is stored); ``reason``: required (AuditError when missing).
+    """
+    with store.writer() as con:
+        return record_in(con, who=who, action=action, params=params, reason=reason)
+
+
+def record_in(con: duckdb.DuckDBPyConnection, *, who: str, action: str,
+              params: Mapping[str, object], reason: str | None) -> int:
+    """:func:`record` inside an open ``store.writer()`` transaction (commits with it)."""
+    if not who or len(who) > MAX_WHO_LENGTH:
+        raise AuditError(f"audit entry needs who (1–{MAX_WHO_LENGTH} characters), got {who!r}")
+    if not ACTION_PATTERN.fullmatch(action):
+        raise AuditError(f"audit action {action!r} is not a short dotted lower-case name")
+    why, text = check_reason(reason), _canonical(params)
+    now = datetime.now(UTC)
+    logged_us = (now - EPOCH) // timedelta(microseconds=1)
+    row = con.execute("SELECT value FROM store_meta WHERE key = ?", [HEAD_KEY]).fetchone()
+    prev = str(row[0]).split(":", 1)[1] if row else GENESIS
+    id_row = con.execute("SELECT nextval('audit_log_id')").fetchone()
+    assert id_row is not None
+    entry_id = int(id_row[0])
+    digest = entry_hash(entry_id, who, logged_us, action, text, why, prev)
+    con.execute("INSERT INTO audit_log (id, who, logged_at, action, params, reason, prev_hash, "
+                "entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [entry_id, who, now, action, text, why, prev, digest])
+    con.execute("DELETE FROM store_meta WHERE key = ?", [HEAD_KEY])
+    con.execute("INSERT INTO store_meta VALUES (?, ?)", [HEAD_KEY, f"{entry_id}:{digest}"])
+    return entry_id
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """One finding of :func:`verify`: the entry concerned and what is wrong with it."""
+
+    entry_id: int
+    kind: Literal["edited", "deleted", "unchained"]
+    detail: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Result of :func:`verify`: entries checked, problems found, the head hash."""
+
+    entries: int
+    problems: tuple[AuditProblem, ...]
+    head: str | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def __str__(self) -> str:
+        if self.ok:
+            return (f"audit log intact: {self.entries} entries, head "
+                    f"{self.head or 'none (empty log)'}")
+        lines = [f"audit log TAMPERED: {len(self.problems)} problem(s) in {self.entries} "
+                 "entries"]
+        lines += [f"  entry #{p.entry_id}: {p.kind}: {p.detail}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def verify(store: Store) -> VerifyReport:
+    """Recompute the chain; name every edited entry and every gap left by removed ones."""
+    with store.reader() as con:
+        rows = con.execute(
+            "SELECT id, who, epoch_us(logged_at), action, params, reason, prev_hash, "
+            "entry_hash FROM audit_log ORDER BY id").fetchall()
+        head_row = con.execute("SELECT value FROM store_meta WHERE key = ?",
+                               [HEAD_KEY]).fetchone()
+    problems: list[AuditProblem] = []
+    prev_id, prev_hash = 0, GENESIS
+    for entry_id, who, us, action, params, reason, stored_prev, stored_hash in rows:
+        if stored_hash is None:
+            problems.append(AuditProblem(entry_id, "unchained", "entry has no hash"))
+        elif entry_hash(entry_id, who, us, action, params, reason,
+                        stored_prev or "") != stored_hash:
+            problems.append(AuditProblem(entry_id, "edited",
+                                         "content does not match its hash"))
+        if stored_prev != prev_hash:
+            problems.append(_broken_link(prev_id, entry_id))
+        prev_id, prev_hash = entry_id, stored_hash
+    head = str(head_row[0]) if head_row else None
+    if head is not None and head != f"{prev_id}:{prev_hash}":
+        head_id = int(head.split(":", 1)[0])
+        if head_id > prev_id:
+            problems.append(AuditProblem(head_id, "deleted", f"the newest entries after "
+                                         f"#{prev_id} up to #{head_id} were removed"))
+        else:
+            problems.append(AuditProblem(prev_id, "edited",
+                                         "the newest entry does not match the recorded head"))
+    elif head is None and rows:
+        problems.append(AuditProblem(prev_id, "unchained", "the recorded head is missing"))
+    return VerifyReport(len(rows), tuple(problems), head)
+
+
+def _broken_link(prev_id: int, entry_id: int) -> AuditProblem:
+    if entry_id > prev_id + 1:
+        between = (f"#{prev_id + 1}" if entry_id == prev_id + 2
+                   else f"#{prev_id + 1}–#{entry_id - 1}")
+        return AuditProblem(entry_id - 1, "deleted", f"entries {between} before #{entry_id} "
+                            "were removed")
+    return AuditProblem(prev_id, "edited", f"#{entry_id} chains to a different hash: #{prev_id} "
+                        "was changed and re-hashed")
+
+
+def entries(store: Store, *, who: str | None = None, action: str | None = None,
+            plate: str | None = None, start: datetime | None = None,
+            end: datetime | None = None, limit: int = 10_000) -> pd.DataFrame:
+    """Audit entries, newest first, filtered by user, action, a plate in the parameters
+    (any spelling) and a time range [start, end); ``logged_at`` in local time."""
+    sql = ["SELECT id, logged_at, who, action, reason, params, entry_hash FROM audit_log "
+           "WHERE true"]
+    args: list[object] = []
+    if who:
+        sql.append("AND who = ?")
+        args.append(who)
+    if action:
+        sql.append("AND action = ?")
+        args.append(action)
+    if plate and plate.strip():
+        try:
+            needle = normalize_plate(plate)
+        except PlateError:
+            needle = plate.strip()
+        sql.append("AND contains(params, ?)")
+        args.append(needle)
+    for bound, clause in ((start, "AND logged_at >= ?"), (end, "AND logged_at < ?")):
+        if bound is not None:
+            if bound.tzinfo is None:
+                raise QueryError(f"{bound.isoformat()} has no time zone")
+            sql.append(clause)
+            args.append(bound)
+    sql.append("ORDER BY id DESC LIMIT ?")
+    args.append(int(limit))
+    with store.reader() as con:
+        frame = pd.DataFrame(con.execute(" ".join(sql), args).to_arrow_table().to_pandas())
+    frame["logged_at"] = frame["logged_at"].dt.tz_convert(settings.LOCAL_TZ)
+    return frame
+
+
+def entries_csv(frame: pd.DataFrame) -> str:
+    """CSV of :func:`entries` (times with their offset)."""
+    out = frame.assign(logged_at=frame["logged_at"].map(lambda t: t.isoformat()))
+    return out.to_csv(index=False)
+
+
+def known_values(store: Store) -> tuple[list[str], list[str]]:
+    """The users and the actions present in the log (for filters)."""
+    with store.reader() as con:
+        users = [str(r[0]) for r in con.execute(
+            "SELECT DISTINCT who FROM audit_log ORDER BY 1").fetchall()]
+        actions = [str(r[0]) for r in con.execute(
+            "SELECT DISTINCT action FROM audit_log ORDER BY 1").fetchall()]
+    return users, actions
