@@ -17,6 +17,7 @@ from tracing.plates import (
     normalize_plate,
     normalize_plates,
     parse_plate,
+    plate_columns,
 )
 
 # --- Examples ------------------------------------------------------------------------------
@@ -50,6 +51,12 @@ GOOD = [
     ("TM-12-34", Plate("", "TM", "1234", "military")),
     ("tm1234", Plate("", "TM", "1234", "military")),
     ("KĐ 12 34", Plate("", "KD", "1234", "military")),
+    # Unicode compatibility forms (NFKC): full-width, circled, em space, ideographic space
+    ("５１A-123.45", Plate("51", "A", "12345", "car")),
+    ("５１Ａ－１２３．４５", Plate("51", "A", "12345", "car")),
+    ("⑤①a-123.45\u2003", Plate("51", "A", "12345", "car")),
+    ("５９－Ｘ１\u3000１２３４", Plate("59", "X1", "1234", "motorbike")),
+    ("ＴＭ１２３４", Plate("", "TM", "1234", "military")),
 ]
 
 
@@ -103,12 +110,11 @@ BAD = [
     ("TMX-12-34", "a military plate must be 2 letters and 4 digits"),
     ("51A–123.45", "not a letter, a digit or a separator"),  # en dash
     ("51A-123,45", "not a letter, a digit or a separator"),
-    ("５１A-123.45", "not a letter, a digit or a separator"),  # full-width digits
     ("٥١A-123.45", "not a letter, a digit or a separator"),  # Arabic-Indic digits
     ("51Á-123.45", "not a letter, a digit or a separator"),
     ("51A-123.45🚗", "not a letter, a digit or a separator"),
     ("51A\x00123.45", "not a letter, a digit or a separator"),
-    ("51A-123.45\u2003", "not a letter, a digit or a separator"),  # em space
+    ("51A-123.45\u2028", "not a letter, a digit or a separator"),  # line separator
 ]
 
 
@@ -206,11 +212,28 @@ def spellings(draw: st.DrawFn) -> tuple[str, Plate]:
     return raw, plate
 
 
+def _wide(ch: str) -> str:
+    """The full-width (compatibility) form of a printable ASCII character."""
+    return "\u3000" if ch == " " else chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch
+
+
+@st.composite
+def compatible_spellings(draw: st.DrawFn) -> tuple[str, Plate]:
+    """A spelling with some characters in full-width form, and its reading."""
+    raw, plate = draw(spellings())
+    wide = draw(st.lists(st.booleans(), min_size=len(raw), max_size=len(raw)))
+    return "".join(_wide(ch) if w else ch for ch, w in zip(raw, wide, strict=True)), plate
+
+
 PLATE_ALPHABET = "0123456789ABDTMXdxĐđÐé-. /_·\n,"
+COMPATIBILITY_ALPHABET = "０１５９ＡＤＸａｘ－．／＿①⑤²⁵ⅨⅪ\u2003\u3000\u00a0ﬁ"
+"""Characters that NFKC maps to letters, digits or separators (or to several)."""
 ANY_TEXT = st.one_of(
     st.text(),
     st.text(PLATE_ALPHABET, max_size=14),
+    st.text(PLATE_ALPHABET + COMPATIBILITY_ALPHABET, max_size=14),
     spellings().map(lambda spelled: spelled[0]),
+    compatible_spellings().map(lambda spelled: spelled[0]),
 )
 
 
@@ -228,6 +251,12 @@ def test_reads_every_tolerated_spelling(spelled: tuple[str, Plate]) -> None:
     text = normalize_plate(raw)
     assert normalize_plate(text) == text
     assert compact_plate(text) == compact_plate(raw)
+
+
+@given(compatible_spellings())
+def test_reads_full_width_spellings(spelled: tuple[str, Plate]) -> None:
+    raw, plate = spelled
+    assert parse_plate(raw) == plate
 
 
 @given(ANY_TEXT)
@@ -253,7 +282,9 @@ def _scalar(raw: str | None) -> tuple[str | None, str | None]:
 UTF8_TEXT = st.one_of(
     st.text(st.characters(codec="utf-8")),
     st.text(PLATE_ALPHABET, max_size=14),
+    st.text(PLATE_ALPHABET + COMPATIBILITY_ALPHABET, max_size=14),
     spellings().map(lambda spelled: spelled[0]),
+    compatible_spellings().map(lambda spelled: spelled[0]),
 )
 
 
@@ -270,8 +301,12 @@ def test_vectorised_equals_scalar(
     given_values = array if cut is None else pa.chunked_array([array[:cut], array[cut:]])
     plates_, reasons = normalize_plates(given_values)
     assert len(plates_) == len(reasons) == len(values)
-    assert list(zip(plates_.to_pylist(), reasons.to_pylist(), strict=True)) == [
-        _scalar(value) for value in values
+    expected = [_scalar(value) for value in values]
+    assert list(zip(plates_.to_pylist(), reasons.to_pylist(), strict=True)) == expected
+    columns = plate_columns(given_values)
+    assert columns.plate.equals(plates_) and columns.reason.equals(reasons)
+    assert columns.compact.to_pylist() == [
+        None if plate is None else parse_plate(plate).compact for plate, _ in expected
     ]
 
 

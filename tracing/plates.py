@@ -10,12 +10,14 @@ Canonical forms (``Plate.text``):
 Province codes follow Circular 58/2020/TT-BCA; a plate with a code that is not issued is
 rejected.
 
-Input tolerance: any case; ``Đ``/``đ`` (and the look-alike ``Ð``) read as ``D``; the
-separators ``-`` ``.`` ``/`` ``_`` ``·``, space, tab, newline, carriage return and no-break
-space may stand anywhere between or around the characters (``59-P1/332.02``). Any other
-character, a wrong length, or a letter where the grammar wants a digit (or the reverse)
-raises :class:`PlateError`. OCR confusions (``O``/``0``, ``I``/``1`` …) are *not* corrected:
-changing a character silently would merge different vehicles.
+Input tolerance: the text is first put in Unicode NFKC form (full-width ``５１Ａ``, circled
+``①`` and other compatibility forms become plain letters and digits); then any case;
+``Đ``/``đ`` (and the look-alike ``Ð``) read as ``D``; the separators ``-`` ``.`` ``/``
+``_`` ``·``, space, tab, newline, carriage return and no-break space may stand anywhere
+between or around the characters (``59-P1/332.02``). Any other character, a wrong length,
+or a letter where the grammar wants a digit (or the reverse) raises :class:`PlateError`.
+OCR confusions (``O``/``0``, ``I``/``1`` …) are *not* corrected: changing a character
+silently would merge different vehicles.
 
 Ambiguity: ``59X11234`` reads as motorbike ``59-X1 1234`` or as car ``59X-112.34``. The
 motorbike reading is taken only when the separators show it: a separator right after the
@@ -27,9 +29,10 @@ reading, and they never make a plate invalid: ``51A-1234.5`` is ``51A-123.45`` a
 
 Errors read ``invalid plate '<raw>': <reason>``; the reason names the first rule broken.
 :func:`normalize_plates` applies the same rules to a whole Arrow array, giving the reason
-per row: byte-level cleaning with lookup tables (Arrow's regex *replace* kernels cost
-~0.5 µs a row), Arrow regex *match* kernels for the grammar and the reasons, one thread
-per CPU over pieces of the array.
+per row (:func:`plate_columns` gives the compact form too): NFKC of the non-ASCII rows with
+:mod:`unicodedata` (exactly as :func:`parse_plate`), byte-level cleaning with lookup tables
+(Arrow's regex *replace* kernels cost ~0.5 µs a row), Arrow regex *match* kernels for the
+grammar and the reasons, one thread per CPU over pieces of the array.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -60,6 +63,7 @@ __all__ = [
     "normalize_plate",
     "normalize_plates",
     "parse_plate",
+    "plate_columns",
 ]
 
 PlateKind = Literal["car", "motorbike", "military"]
@@ -212,12 +216,13 @@ def parse_plate(raw: str) -> Plate:
         raise PlateError(f"invalid plate {_quote(raw)}: {_MISSING}")
     if not isinstance(raw, str):
         raise PlateError(f"invalid plate {_quote(raw)}: not a string")
-    if not _ALLOWED.issuperset(raw):
+    text = unicodedata.normalize("NFKC", raw)
+    if not _ALLOWED.issuperset(text):
         raise PlateError(f"invalid plate {_quote(raw)}: {_BAD_CHARACTER}")
-    compact = raw.translate(_TO_COMPACT)
+    compact = text.translate(_TO_COMPACT)
     if not _VALID_RE.fullmatch(compact):
         raise PlateError(f"invalid plate {_quote(raw)}: {_reason(compact)}")
-    return _read(compact, motorbike_grouping=_GROUPING_RE.match(raw) is not None)
+    return _read(compact, motorbike_grouping=_GROUPING_RE.match(text) is not None)
 
 
 def normalize_plate(raw: str) -> str:
@@ -369,7 +374,28 @@ def _reasons(compact: pa.Array, missing: Bools, bad: Bools) -> pa.Array:
     return pc.case_when(pa.StructArray.from_arrays(conditions, names), *reasons)
 
 
-def _normalize_piece(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
+def _nfkc(raw: pa.Array) -> pa.Array:
+    """The rows that are not ASCII in NFKC form, by :mod:`unicodedata` (as parse_plate)."""
+    other = pc.invert(pc.fill_null(pc.string_is_ascii(raw), True))
+    if not pc.any(other).as_py():
+        return raw
+    texts = [unicodedata.normalize("NFKC", text) for text in raw.filter(other).to_pylist()]
+    return pc.replace_with_mask(raw, other, pa.array(texts, raw.type))
+
+
+class PlateColumns(NamedTuple):
+    """Vectorised plate parsing: one entry per input row, null where not applicable."""
+
+    plate: pa.Array
+    """Canonical text (null where invalid)."""
+    compact: pa.Array
+    """Letters and digits of the canonical text (null where invalid)."""
+    reason: pa.Array
+    """Why the row is invalid (null where valid)."""
+
+
+def _normalize_piece(raw: pa.Array) -> PlateColumns:
+    raw = _nfkc(raw)
     offsets, data, bad = _compact(raw)
     compact = _string_array(offsets, data)
     missing = _to_numpy(raw.is_null())
@@ -377,7 +403,8 @@ def _normalize_piece(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
     invalid = np.flatnonzero(~valid)
     reasons = _reasons(compact.take(pa.array(invalid)), missing[invalid], bad[invalid])
     reasons = pc.replace_with_mask(pa.nulls(len(raw), pa.string()), pa.array(~valid), reasons)
-    return _format(raw, offsets, data, valid), reasons
+    return PlateColumns(_format(raw, offsets, data, valid), _string_array(offsets, data, valid),
+                        reasons)
 
 
 def _as_strings(values: pa.Array) -> pa.Array:
@@ -392,7 +419,7 @@ def _as_strings(values: pa.Array) -> pa.Array:
     raise TypeError(f"plates must be strings, not {values.type}")
 
 
-def _normalize_pieces(pieces: list[pa.Array]) -> list[tuple[pa.Array, pa.Array]]:
+def _normalize_pieces(pieces: list[pa.Array]) -> list[PlateColumns]:
     """Arrow kernels and numpy release the GIL: pieces run in parallel threads."""
     if len(pieces) == 1:
         return [_normalize_piece(pieces[0])]
@@ -400,8 +427,8 @@ def _normalize_pieces(pieces: list[pa.Array]) -> list[tuple[pa.Array, pa.Array]]
         return list(pool.map(_normalize_piece, pieces))
 
 
-def normalize_plates(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
-    """Vectorised :func:`normalize_plate`: (canonical plate or null, reason or null) per row.
+def plate_columns(values: pa.Array | pa.ChunkedArray) -> PlateColumns:
+    """Vectorised :func:`parse_plate`: canonical text, compact form and reason of each row.
 
     Gives exactly the scalar result for every row: the reason is the end of the message of
     the PlateError that parse_plate raises (``"missing plate"`` for a null).
@@ -413,6 +440,13 @@ def normalize_plates(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.A
         for start in range(0, len(chunk), _PIECE_ROWS)
     ]
     if not pieces:
-        return pa.array([], pa.string()), pa.array([], pa.string())
-    plates, reasons = zip(*_normalize_pieces(pieces), strict=True)
-    return pa.concat_arrays(plates), pa.concat_arrays(reasons)
+        return PlateColumns(*(pa.array([], pa.string()) for _ in range(3)))
+    return PlateColumns(*(pa.concat_arrays(list(column))
+                          for column in zip(*_normalize_pieces(pieces), strict=True)))
+
+
+def normalize_plates(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+    """Vectorised :func:`normalize_plate`: (canonical plate or null, reason or null) per row
+    (see :func:`plate_columns`)."""
+    columns = plate_columns(values)
+    return columns.plate, columns.reason
