@@ -50,6 +50,23 @@ class RouteError(TracingError, ValueError):
     """A route cannot be reconstructed: unknown plate or camera, too few sightings, bad input."""
 
 
+class GeofenceError(TracingError, ValueError):
+    """A geofence is invalid (not a polygon, empty, self-intersecting, outside the area) or
+    unknown."""
+
+
+class WatchlistError(TracingError, ValueError):
+    """A watchlist entry or import is invalid (bad pattern, priority, expiry) or unknown."""
+
+
+class AlertError(TracingError, ValueError):
+    """An alert request is invalid (unknown alert, bad status) or the engine cannot run."""
+
+
+class WebhookError(TracingError, ValueError):
+    """The alert webhook is misconfigured (a URL that is not http(s), a bad token)."""
+
+
 class CoverageError(TracingError, ValueError):
     """A coverage analysis or placement plan cannot run: bad parameters or inputs."""
 

@@ -315,6 +315,64 @@ ROUTE_TEMPERATURE: Final = 1.0
 ROUTE_LOW_CONFIDENCE: Final = 0.5
 """A leg whose best path has a lower probability than this is flagged low_confidence."""
 
+# --- Geofences, watchlists and alerts (tracing.alerts) ---------------------------------------
+GEOFENCE_AREA_BUFFER_M: Final = 3000.0
+"""A geofence must lie within the city outline buffered by this many metres (the road
+network's extent, NETWORK_BUFFER_M): fences elsewhere can hold no camera."""
+GEOFENCE_MAX_VERTICES: Final = 20_000
+"""Most vertices a fence polygon may have (larger uploads are refused)."""
+GEOFENCE_MAX_RADIUS_M: Final = 20_000.0
+"""Largest radius or road buffer width of a generated fence (m)."""
+GATEWAY_FENCE_RADIUS_M: Final = 600.0
+"""Radius of a generated gateway fence around the point where a road enters the city (m)."""
+GATEWAY_FENCE_CLASSES: Final = frozenset({
+    "motorway", "trunk", "primary", "secondary", "tertiary",
+    "motorway_link", "trunk_link", "primary_link", "secondary_link"})
+"""Road classes that get a gateway fence where they enter the city (minor roads do not)."""
+WATCH_MAX_PRIORITY: Final = 3
+"""Watch priorities run from 1 (highest) to this."""
+WATCH_MIN_LITERALS: Final = 4
+"""Wildcard and fuzzy watch patterns need at least this many letters or digits (shorter
+ones match a large share of all plates)."""
+WATCH_FUZZY_LIMIT: Final = 1.0
+"""Fuzzy watch patterns match plates within this OCR-weighted distance (search rules)."""
+WATCH_RETRO_DAYS: Final = 7
+"""When a watch entry is added, reads of this many past days are checked (retroactive hits)."""
+WATCH_MAX_RETRO_DAYS: Final = 90
+"""Longest retroactive look-back a user may ask for (days)."""
+WATCH_MAX_REASON_LENGTH: Final = 500
+"""Longest watch reason (characters)."""
+WATCH_MAX_IMPORT_ROWS: Final = 20_000
+"""A watchlist CSV with more rows than this is refused."""
+ALERT_ENTRY_UNSEEN_S: Final = 1800.0
+"""Geofence entry: a watched vehicle's read inside a fence is an entry when its previous
+read was outside the fence, or when it was not seen for this long (s)."""
+ALERT_SUPPRESS_S: Final = 900.0
+"""No second alert for the same plate and fence (or plate without fence) within this many
+seconds of read time after the first (s)."""
+ALERT_TRAVEL_LOOKBACK_S: Final = 7200.0
+"""Impossible travel of a watched plate is checked against its reads this far back (s)."""
+ALERT_POLL_S: Final = 0.05
+"""How often the alert engine checks the store's new-reads signal (s)."""
+ALERT_IDLE_CHECK_S: Final = 5.0
+"""The alert engine looks for new reads at least this often even without a signal (s)."""
+ALERT_MAX_BATCH_READS: Final = 200_000
+"""Most new reads the alert engine evaluates in one transaction."""
+ALERT_LIST_MAX: Final = 5_000
+"""Most alerts one list_alerts call returns."""
+WEBHOOK_URL: Final = os.environ.get("TRACING_ALERT_WEBHOOK_URL", "")
+"""Outbound webhook receiving each alert as JSON (empty: none); ``alerts --webhook`` wins."""
+WEBHOOK_TOKEN: Final = os.environ.get("TRACING_ALERT_WEBHOOK_TOKEN", "")
+"""Optional secret sent in WEBHOOK_TOKEN_HEADER (only from the environment; never logged)."""
+WEBHOOK_TOKEN_HEADER: Final = "Authorization"
+"""Header carrying the token, as ``Bearer <token>``."""
+WEBHOOK_TIMEOUT_S: Final = 5.0
+"""Timeout of one webhook request (s)."""
+WEBHOOK_MAX_ATTEMPTS: Final = 8
+"""Attempts per alert before the webhook gives up on it (it stays stored, marked failed)."""
+WEBHOOK_BACKOFF_S: Final = (1.0, 120.0)
+"""First retry delay and the largest one (s); the delay doubles after each failure."""
+
 # --- Coverage (tracing.coverage) --------------------------------------------------------------
 COVERAGE_TRIPS: Final = 12_000
 """Origin–destination trips sampled from the simulator's demand model for observability."""

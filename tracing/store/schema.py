@@ -168,11 +168,47 @@ CREATE TABLE case_reads (
 """Access control: accounts (``epoch`` ends sessions on a reset, role change or disable),
 reads attached to a case (kept by the retention purge), the audit log's hash chain."""
 
+_V5_ALERTS: Final = """
+ALTER TABLE watchlist ADD COLUMN fence_ids BIGINT[];
+ALTER TABLE watchlist ADD COLUMN removed_at TIMESTAMPTZ;
+ALTER TABLE watchlist ADD COLUMN removed_by VARCHAR;
+ALTER TABLE geofences ADD COLUMN updated_by VARCHAR;
+ALTER TABLE geofences ADD COLUMN deleted_at TIMESTAMPTZ;
+ALTER TABLE geofences ADD COLUMN deleted_by VARCHAR;
+ALTER TABLE alerts ADD COLUMN alert_key VARCHAR;
+ALTER TABLE alerts ADD COLUMN camera_id VARCHAR;
+ALTER TABLE alerts ADD COLUMN read_ts TIMESTAMPTZ;
+ALTER TABLE alerts ADD COLUMN plate_raw VARCHAR;
+ALTER TABLE alerts ADD COLUMN confidence REAL;
+ALTER TABLE alerts ADD COLUMN crop_ref VARCHAR;
+ALTER TABLE alerts ADD COLUMN priority INTEGER;
+ALTER TABLE alerts ADD COLUMN detail VARCHAR;
+CREATE UNIQUE INDEX alerts_alert_key ON alerts (alert_key);
+CREATE TABLE alert_checkpoint (
+    name VARCHAR NOT NULL,
+    ingested_at TIMESTAMPTZ,
+    reads_seen BIGINT NOT NULL DEFAULT 0,
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE alert_outbox (
+    alert_id BIGINT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    last_error VARCHAR,
+    delivered_at TIMESTAMPTZ,
+    failed_at TIMESTAMPTZ
+);
+"""
+"""Alert engine: watch restrictions to fences, soft deletes (alerts keep naming what they
+matched), the read's evidence copied into each alert, a unique alert key (no alert twice),
+the engine's checkpoint (committed with the alerts it covers) and the webhook outbox."""
+
 MIGRATIONS: Final = (
     Migration(1, "cameras, reads, rejects", _V1_CORE),
     Migration(2, "watchlist, geofences, alerts, audit log", _V2_WORKFLOW),
     Migration(3, "read_keys: idempotency index on read_id", _V3_READ_KEYS),
     Migration(4, "users, case_reads, hash chain of the audit log", _V4_ACCESS),
+    Migration(5, "alert engine: keys, evidence, checkpoint, webhook outbox", _V5_ALERTS),
 )
 """Every schema step in order; append, never edit a released step."""
 LATEST_VERSION: Final = MIGRATIONS[-1].version
