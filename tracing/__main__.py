@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from tracing import settings
+from tracing.access.command import add_access_commands
 from tracing.errors import TracingError
 
 logger = logging.getLogger("tracing")
@@ -192,6 +193,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--k", type=int, default=settings.ROUTE_K,
                      help="candidate paths per leg (default %(default)s)")
     sub.add_argument("--out", type=Path, required=True, help="GeoJSON file to write")
+    add_access_commands(commands)
     return parser
 
 

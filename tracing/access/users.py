@@ -40,9 +40,16 @@ def make_hasher() -> PasswordHasher:
 
 
 _hasher = make_hasher()
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
-"""Verified against when the user is unknown, so a wrong name costs as long as a wrong
-password (no user enumeration by timing)."""
+_DUMMY_HASH: str | None = None
+"""Hash verified against when the user is unknown, so a wrong name costs as long as a wrong
+password (no user enumeration by timing); made on first use."""
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("not a password of anyone")
+    return _DUMMY_HASH
 
 
 @dataclass(frozen=True)
@@ -218,7 +225,7 @@ def _check_login(con: duckdb.DuckDBPyConnection, row: tuple[object, ...] | None,
                  when: datetime) -> tuple[User | None, str | None]:
     """(user, None) on success; (None, message) on failure, counting it."""
     if row is None or len(password) > settings.PASSWORD_MAX_LENGTH:
-        _matches(_DUMMY_HASH, password)
+        _matches(_dummy_hash(), password)
         return None, "wrong user name or password"
     name, role, must_change, disabled, epoch, digest, failures, locked_us = row
     if locked_us is not None and int(str(locked_us)) > _micros(when):
