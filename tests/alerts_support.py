@@ -36,11 +36,12 @@ def new_store(path: Path) -> Store:
     return store
 
 
-def reads(*rows: tuple[str, str, float], prefix: str = "r") -> pd.DataFrame:
-    """Reads (plate, camera, minutes after T0) with read ids ``<prefix><n>``."""
+def reads(*rows: tuple[str, str, float], prefix: str = "r", start: datetime = T0
+          ) -> pd.DataFrame:
+    """Reads (plate, camera, minutes after ``start``) with read ids ``<prefix><n>``."""
     return pd.DataFrame({
         "read_id": [f"{prefix}{i}" for i in range(len(rows))],
         "plate": [r[0] for r in rows], "camera_id": [r[1] for r in rows],
-        "ts": [(T0 + timedelta(minutes=r[2])).isoformat() for r in rows],
+        "ts": [(start + timedelta(minutes=r[2])).isoformat() for r in rows],
         "confidence": [0.9] * len(rows),
     })

@@ -124,6 +124,14 @@ def ingest_service(args: argparse.Namespace) -> str:
     return f"ingest service stopped: {total}"
 
 
+def alerts(args: argparse.Namespace) -> str:
+    """Raise alerts on reads as they arrive, until SIGINT/SIGTERM (one per database)."""
+    from tracing.alerts.command import run_alerts
+
+    return run_alerts(db=args.db, webhook_url=args.webhook, travel=not args.no_travel,
+                      poll_s=args.poll_s)
+
+
 def trace(args: argparse.Namespace) -> str:
     """Reconstruct a plate's most plausible routes between its sightings (GeoJSON)."""
     from tracing.routes.command import run_trace
@@ -180,6 +188,15 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--db", type=Path, default=settings.DEMO_DB)
     sub.add_argument("--spool", type=Path, default=settings.SPOOL_DIR)
     sub.add_argument("--poll-s", type=float, default=1.0)
+    sub = command("alerts", alerts)
+    sub.add_argument("--db", type=Path, default=settings.DEMO_DB)
+    sub.add_argument("--webhook", default=None,
+                     help="URL receiving each alert as JSON (default $TRACING_ALERT_WEBHOOK_URL;"
+                          " token from $TRACING_ALERT_WEBHOOK_TOKEN)")
+    sub.add_argument("--no-travel", action="store_true",
+                     help="skip impossible-travel checks (no road graph loaded)")
+    sub.add_argument("--poll-s", type=float, default=settings.ALERT_POLL_S,
+                     help="how often to look for new reads (default %(default)s s)")
     sub = command("trace", trace)
     sub.add_argument("--plate", required=True, help="licence plate (any spelling)")
     source = sub.add_mutually_exclusive_group()

@@ -372,6 +372,8 @@ WEBHOOK_MAX_ATTEMPTS: Final = 8
 """Attempts per alert before the webhook gives up on it (it stays stored, marked failed)."""
 WEBHOOK_BACKOFF_S: Final = (1.0, 120.0)
 """First retry delay and the largest one (s); the delay doubles after each failure."""
+WEBHOOK_MAX_AGE_S: Final = 3600.0
+"""Alerts older than this are not sent (a webhook configured later does not replay history)."""
 
 # --- Coverage (tracing.coverage) --------------------------------------------------------------
 COVERAGE_TRIPS: Final = 12_000

@@ -16,10 +16,12 @@ _FINGERPRINT_SQL: Final = """
 SELECT (SELECT count(*) FROM cameras),
        (SELECT sum(hash(id, lon, lat)) FROM cameras)::VARCHAR,
        (SELECT count(*) FROM geofences),
-       (SELECT max(greatest(updated_at, coalesce(deleted_at, updated_at))) FROM geofences),
+       (SELECT max(greatest(updated_at, coalesce(deleted_at, updated_at))) FROM geofences
+       )::VARCHAR,
        (SELECT count(*) FROM watchlist),
-       (SELECT max(coalesce(removed_at, created_at)) FROM watchlist),
-       (SELECT min(expires_at) FROM watchlist WHERE removed_at IS NULL AND expires_at > now())
+       (SELECT max(coalesce(removed_at, created_at)) FROM watchlist)::VARCHAR,
+       (SELECT min(expires_at) FROM watchlist WHERE removed_at IS NULL AND expires_at > now()
+       )::VARCHAR
 """
 
 

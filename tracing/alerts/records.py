@@ -62,9 +62,9 @@ _SCHEMA: Final = pa.schema([
 
 
 def insert_alerts(con: duckdb.DuckDBPyConnection, rows: Sequence[AlertRow], *,
-                  raised_at: datetime | None = None, outbox: bool = False) -> list[int]:
-    """Store alerts whose key is new (in con's transaction); ids of those stored. With
-    ``outbox``, each stored alert is queued for the webhook in the same transaction."""
+                  raised_at: datetime | None = None) -> list[int]:
+    """Store alerts whose key is new (in con's transaction); ids of those stored.
+    ``raised_at`` defaults to now, taken just before the insert (the commit follows)."""
     if not rows:
         return []
     unique = {row.alert_key: row for row in rows}  # DuckDB refuses a key twice in one insert
@@ -79,10 +79,7 @@ def insert_alerts(con: duckdb.DuckDBPyConnection, rows: Sequence[AlertRow], *,
             "ON CONFLICT DO NOTHING RETURNING id", [raised_at or utc_now()]).fetchall()
     finally:
         con.unregister("_alerts_in")
-    ids = sorted(int(row[0]) for row in stored)
-    if outbox and ids:
-        con.executemany("INSERT INTO alert_outbox (alert_id) VALUES (?)", [[i] for i in ids])
-    return ids
+    return sorted(int(row[0]) for row in stored)
 
 
 _LIST_SQL: Final = """

@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, shape
 
-from tracing import boundaries, network, settings
+from tracing import boundaries, settings
 from tracing.errors import BoundaryError, GeofenceError
 
 FenceGeometry: TypeAlias = Polygon | MultiPolygon
@@ -239,9 +239,11 @@ def gateway_fences(graph: nx.MultiDiGraph, outline: FenceGeometry, *,
     :mod:`tracing.coverage` and the simulator) of a road in ``classes``; crossings of one road
     closer than two radii share a fence. Named ``Gateway <road> (<side of the city>)``, with
     a number where a road enters several times on one side."""
+    from tracing.network import edges_frame  # osmnx: seconds to import, needed only here
+
     radius = _check_distance(radius_m, "gateway radius")
     wanted = set(classes)
-    crossings = boundaries.boundary_crossings(network.edges_frame(graph), outline)
+    crossings = boundaries.boundary_crossings(edges_frame(graph), outline)
     crossings = crossings[crossings["direction"] == "inbound"]
     keep = [any(h in wanted for h in _road_names(v)) for v in crossings["highway"]]
     crossings = crossings[np.asarray(keep, bool)].reset_index(drop=True)

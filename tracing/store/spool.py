@@ -127,7 +127,7 @@ def load_spool(store: Store, spool: Spool, *,
         logger.warning("spool: batch of %s files failed (%s); loading one by one", len(files), exc)
         return _one_by_one(store, spool, files)
     _delete(path for path, _ in files)
-    return report
+    return store.signal_reads(report)
 
 
 def _readable(spool: Spool, *, max_rows: int) -> list[tuple[Path, pa.Table]]:
@@ -179,7 +179,7 @@ def _one_by_one(store: Store, spool: Spool, files: list[tuple[Path, pa.Table]]) 
             spool.fail(path, f"ingest failed: {exc}")
             continue
         _delete([path])
-    return report
+    return store.signal_reads(report)
 
 
 def _delete(paths: Iterable[Path]) -> None:

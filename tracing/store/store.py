@@ -175,18 +175,35 @@ class Store:
         with self.writer() as con:
             report = ingest_batch(con, batch, source=source)
         logger.info("store: ingested %s: %s", what, report)
-        return report
+        return self.signal_reads(report)
 
     def ingest_reads(self, reads: Sequence[PlateRead], *,
                      source: str | None = None) -> IngestReport:
         """Store PlateReads (same checks as :meth:`ingest`)."""
         batch = sources.prepare(sources.from_reads(reads), what="reads")
         with self.writer() as con:
-            return ingest_batch(con, batch, source=source)
+            report = ingest_batch(con, batch, source=source)
+        return self.signal_reads(report)
 
     def ingest_read(self, read: PlateRead, *, source: str | None = None) -> IngestReport:
         """Store one PlateRead."""
         return self.ingest_reads([read], source=source)
+
+    @property
+    def reads_signal(self) -> Path:
+        """A file beside the database touched after every commit that stored reads: the
+        alert engine watches its modification time instead of opening the store to ask."""
+        return self.path.with_name(self.path.name + ".reads")
+
+    def signal_reads(self, report: IngestReport) -> IngestReport:
+        """Touch :attr:`reads_signal` when ``report`` inserted reads (call after the
+        commit); a failure is only logged. Returns ``report``."""
+        if report.inserted:
+            try:
+                self.reads_signal.touch()  # sets the modification time to now
+            except OSError as exc:
+                logger.warning("store: cannot touch %s: %s", self.reads_signal, exc)
+        return report
 
     def load_spool(self, spool: spool_mod.Spool, *,
                    max_rows: int = settings.INGEST_MAX_SPOOL_ROWS) -> IngestReport:

@@ -1,0 +1,42 @@
+"""``python -m tracing alerts``: the alert service of one database, until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+
+from tracing import settings
+from tracing.alerts.service import run_alert_service
+from tracing.alerts.webhook import Webhook
+from tracing.search.reachability import Reachability
+from tracing.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+def _reachability(store: Store) -> Reachability:
+    """Camera-to-camera drive-time bounds for impossible travel (cached on disk)."""
+    from tracing import cameras, network
+    from tracing.search import load_reachability
+
+    return load_reachability(network.load_network(), cameras.load_registry(store))
+
+
+def run_alerts(*, db: Path, webhook_url: str | None, travel: bool,
+               poll_s: float = settings.ALERT_POLL_S) -> str:
+    """Run the service; the webhook URL defaults to ``TRACING_ALERT_WEBHOOK_URL`` and its
+    token comes only from ``TRACING_ALERT_WEBHOOK_TOKEN`` (never the command line)."""
+    url = webhook_url if webhook_url is not None else settings.WEBHOOK_URL
+    webhook = Webhook(url, token=settings.WEBHOOK_TOKEN) if url else None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with Store(db) as store:
+        reach = _reachability(store) if travel else None
+        logger.info("alert service on %s (impossible travel %s, webhook %s)", db,
+                    "on" if reach else "off", webhook.safe_url if webhook else "none")
+        report = run_alert_service(store, stop_event=stop, reach=reach, webhook=webhook,
+                                   poll_s=poll_s)
+    return f"alert service stopped: {report}"
