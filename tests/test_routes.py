@@ -11,6 +11,7 @@ import networkx as nx
 import pandas as pd
 import pytest
 
+from tracing import settings
 from tracing.errors import RouteError
 from tracing.routes import (
     ScoringModel,
@@ -103,7 +104,8 @@ def test_best_path_and_alternatives_with_probabilities(graph: nx.MultiDiGraph,
     best = leg.candidates[0]
     assert best.times[0] < leg.start.ts < best.times[1]
     assert best.times[-2] < leg.end.ts < best.times[-1]
-    assert best.geometry.coords[0] == (graph.nodes[1]["x"], graph.nodes[1]["y"])
+    assert list(best.geometry.coords) == [(graph.nodes[n]["x"], graph.nodes[n]["y"])
+                                          for n in (1, *FAST, 8)]
     assert leg.flags == ()
     assert route.summary.distance_m == pytest.approx(1200.0)
     assert route.summary.legs == 1 and route.summary.trips == 1
@@ -227,3 +229,17 @@ def test_reads_csv(tmp_path: Path) -> None:
     naive.write_text("plate,camera_id,ts\n51F-123.45,A,2026-03-02T08:00:00\n")
     with pytest.raises(RouteError, match=r"time zone|offset"):
         read_reads_csv(naive, "51F-12345")
+
+
+def test_stored_candidates_equal_a_fresh_search(graph: nx.MultiDiGraph) -> None:
+    watched = build_path_cache(graph, registry(camera_c="up"))
+    a, b = watched.camera_index["A"], watched.camera_index["B"]
+    stored = pair_paths(watched, a, b)
+    fresh = pair_paths(watched, a, b, pool=settings.ROUTE_POOL + 1)
+    assert len(stored) == 3 and len(fresh) == len(stored)
+    for s, f in zip(stored, fresh, strict=True):
+        assert s.nodes.tolist() == f.nodes.tolist() and s.edges.tolist() == f.edges.tolist()
+        assert (s.free_flow_s, s.length_m, s.minor_s) == pytest.approx(
+            (f.free_flow_s, f.length_m, f.minor_s))
+        assert s.cameras == f.cameras
+    assert [s.cameras for s in stored] == [(watched.camera_index["C"],), (), ()]

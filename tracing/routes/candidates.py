@@ -10,7 +10,7 @@ path is found for all nodes at once by pointer jumping). Loops are cut; near-dup
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -124,27 +124,54 @@ def pair_paths(cache: PathCache, a: int, b: int, *, pool: int = settings.ROUTE_P
 
 
 def _stored(cache: PathCache, a: int, b: int) -> list[PairPath] | None:
-    """The precomputed candidates of a pair, or None when the cache holds none."""
+    """The precomputed candidates of a pair (views of the cache's arrays, nothing
+    recomputed), or None when the cache holds none."""
     if len(cache.pair_offsets) != len(cache.camera_ids) ** 2 + 1:
         return None
     pair = a * len(cache.camera_ids) + b
-    rows = range(int(cache.pair_offsets[pair]), int(cache.pair_offsets[pair + 1]))
-    return [_pair_path(cache, a, b, cache.path_nodes[
-        cache.path_offsets[r]:cache.path_offsets[r + 1]].tolist()) for r in rows]
+    start = float(cache.camera_position[a])
+    nodes, edges, cams = cache.path_offsets, cache.camera_offsets, cache.path_cameras
+    return [PairPath(nodes=cache.path_nodes[nodes[r]:nodes[r + 1]],
+                     edges=cache.path_edges[nodes[r] - r:nodes[r + 1] - r - 1],
+                     free_flow_s=float(cache.path_free[r]),
+                     length_m=float(cache.path_length[r]),
+                     cameras=tuple(cams[edges[r]:edges[r + 1]].tolist()),
+                     start_position=start, minor_s=float(cache.path_minor[r]))
+            for r in range(int(cache.pair_offsets[pair]), int(cache.pair_offsets[pair + 1]))]
 
 
-def precompute_pairs(cache: PathCache) -> tuple[IntArray, IntArray, npt.NDArray[np.int32]]:
-    """Candidates of every ordered camera pair, as the cache's ragged arrays."""
+def precompute_pairs(cache: PathCache) -> dict[str, Any]:
+    """Candidates of every ordered camera pair with their features, as the cache's ragged
+    arrays (the PathCache fields of the same names)."""
     n = len(cache.camera_ids)
-    pair_offsets, path_offsets, nodes = [0], [0], []
+    paths: list[PairPath] = []
+    per_pair = []
     for a in range(n):
         for b in range(n):
-            for path in _search(cache, a, b, settings.ROUTE_POOL):
-                nodes.append(path.nodes[1:-1])
-                path_offsets.append(path_offsets[-1] + len(path.nodes) - 2)
-            pair_offsets.append(len(path_offsets) - 1)
-    flat = np.concatenate(nodes).astype(np.int32) if nodes else np.zeros(0, np.int32)
-    return np.array(pair_offsets, np.int64), np.array(path_offsets, np.int64), flat
+            found = _search(cache, a, b, settings.ROUTE_POOL)
+            paths += found
+            per_pair.append(len(found))
+    return {
+        "pair_offsets": _offsets(per_pair),
+        "path_offsets": _offsets([len(p.nodes) for p in paths]),
+        "path_nodes": _flat([p.nodes for p in paths]),
+        "path_edges": _flat([p.edges for p in paths]),
+        "path_free": np.array([p.free_flow_s for p in paths], np.float64),
+        "path_length": np.array([p.length_m for p in paths], np.float64),
+        "path_minor": np.array([p.minor_s for p in paths], np.float64),
+        "camera_offsets": _offsets([len(p.cameras) for p in paths]),
+        "path_cameras": np.array([c for p in paths for c in p.cameras], np.int64),
+    }
+
+
+def _offsets(lengths: list[int]) -> IntArray:
+    out = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=out[1:])
+    return out
+
+
+def _flat(parts: list[IntArray]) -> IntArray:
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
 
 def _search(cache: PathCache, a: int, b: int, pool: int) -> list[PairPath]:

@@ -35,7 +35,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-CACHE_FORMAT: Final = 2
+CACHE_FORMAT: Final = 3
 MIN_COST_S: Final = 1e-3
 """csgraph reads an explicit 0 as "no edge"."""
 
@@ -68,8 +68,22 @@ class PathCache:
     pair_offsets: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     """Precomputed candidates: pair ``a * C + b`` owns paths ``pair_offsets[p]:[p + 1]``."""
     path_offsets: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
-    path_nodes: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
-    """Interior node indices of every precomputed path (ragged by ``path_offsets``)."""
+    path_nodes: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Node indices of every precomputed path, the first camera edge's tail and the last
+    one's head included (ragged by ``path_offsets``)."""
+    path_edges: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Edge indices of every precomputed path (path ``r`` owns
+    ``path_offsets[r] - r:path_offsets[r + 1] - r - 1``)."""
+    path_free: FloatArray = field(default_factory=lambda: np.zeros(0))
+    """Per precomputed path: free-flow time between the two cameras' points (s)."""
+    path_length: FloatArray = field(default_factory=lambda: np.zeros(0))
+    """Per precomputed path: length between the two cameras' points (m)."""
+    path_minor: FloatArray = field(default_factory=lambda: np.zeros(0))
+    """Per precomputed path: free-flow time on roads outside MAIN_ROAD_CLASSES (s)."""
+    camera_offsets: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    path_cameras: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Cameras each precomputed path passes between its two cameras (ragged by
+    ``camera_offsets``)."""
     coords: list[npt.NDArray[np.float64]] = field(default_factory=list)
     """Per edge: (lon, lat) vertices, from the graph (not stored in the cache file)."""
     camera_index: dict[str, int] = field(default_factory=dict)
@@ -83,11 +97,21 @@ class PathCache:
     watched: BoolArray = field(default_factory=lambda: np.zeros(0, bool))
     """Per edge: a camera of the cache watches it."""
 
+    vertices: FloatArray = field(default_factory=lambda: np.zeros((0, 2)))
+    """All edges' (lon, lat) vertices, edge after edge (``coords`` flattened)."""
+    vertex_offsets: IntArray = field(default_factory=lambda: np.zeros(1, np.int64))
+    """Edge ``e`` owns ``vertices[vertex_offsets[e]:vertex_offsets[e + 1]]``."""
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "pair_keys", self.edge_u * len(self.node_ids) + self.edge_v)
         watched = np.zeros(len(self.edge_u), bool)
         watched[self.camera_edge] = True
         object.__setattr__(self, "watched", watched)
+        if self.coords:
+            object.__setattr__(self, "vertices", np.concatenate(self.coords))
+            offsets = np.zeros(len(self.coords) + 1, np.int64)
+            np.cumsum([len(c) for c in self.coords], out=offsets[1:])
+            object.__setattr__(self, "vertex_offsets", offsets)
 
     def __repr__(self) -> str:
         return (f"PathCache(key={self.key!r}, nodes={len(self.node_ids)}, "
@@ -217,9 +241,7 @@ def build_path_cache(graph: nx.MultiDiGraph, registry: pd.DataFrame | gpd.GeoDat
                       key=cache_key(edges, lpr_cameras(registry)))
     from tracing.routes.candidates import precompute_pairs
 
-    pair_offsets, path_offsets, path_nodes = precompute_pairs(cache)
-    cache = dataclasses.replace(cache, pair_offsets=pair_offsets, path_offsets=path_offsets,
-                                path_nodes=path_nodes)
+    cache = dataclasses.replace(cache, **precompute_pairs(cache))
     logger.info("path cache of %s cameras built in %.1f s", len(cameras),
                 time.perf_counter() - started)
     return cache
@@ -268,7 +290,10 @@ def _edge_cameras(camera_edge: IntArray) -> dict[int, tuple[int, ...]]:
 _ARRAYS: Final = ("node_ids", "edge_u", "edge_v", "edge_key", "edge_tt", "edge_len",
                   "edge_main", "camera_edge", "camera_position", "camera_up",
                   "forward_pred", "forward_dist", "backward_pred", "backward_dist",
-                  "pair_offsets", "path_offsets", "path_nodes")
+                  "pair_offsets", "path_offsets", "path_nodes", "path_edges", "path_free",
+                  "path_length", "path_minor", "camera_offsets", "path_cameras")
+_NARROW: Final = ("path_nodes", "path_edges", "path_cameras")
+"""Index arrays stored as int32 (half the file) and widened when read."""
 
 
 def cache_path(key: str, cache_dir: Path = settings.CACHE_DIR) -> Path:
@@ -283,7 +308,8 @@ def save_path_cache(cache: PathCache, cache_dir: Path = settings.CACHE_DIR) -> P
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("wb") as handle:
         np.savez(handle, camera_ids=np.array(cache.camera_ids, dtype=str),
-                 **{name: getattr(cache, name) for name in _ARRAYS})
+                 **{name: getattr(cache, name).astype(np.int32) if name in _NARROW
+                    else getattr(cache, name) for name in _ARRAYS})
     tmp.replace(path)
     return path
 
@@ -318,7 +344,8 @@ def _prune(cache_dir: Path, *, keep: int) -> None:
 
 def _read(graph: nx.MultiDiGraph, edges: pd.DataFrame, path: Path, key: str) -> PathCache:
     with np.load(path) as data:
-        arrays = {name: data[name] for name in _ARRAYS}
+        arrays = {name: data[name].astype(np.int64) if name in _NARROW else data[name]
+                  for name in _ARRAYS}
         camera_ids = tuple(str(c) for c in data["camera_ids"])
     pairs = _cheapest_pairs(edges, arrays["node_ids"])
     camera_edge = arrays["camera_edge"]

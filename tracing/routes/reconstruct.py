@@ -127,7 +127,7 @@ def _flags(observed_s: float, fastest_s: float, best_probability: float) -> tupl
 def _candidate(cache: PathCache, path: PairPath, missed: tuple[str, ...], depart: datetime,
                observed_s: float, probability: float, rank: int) -> CandidatePath:
     return CandidatePath(
-        osm_nodes=tuple(int(n) for n in cache.node_ids[path.nodes]),
+        osm_nodes=tuple(cache.node_ids[path.nodes].tolist()),
         times=node_times(cache, path, depart, observed_s),
         geometry=path_geometry(cache, path.edges), length_m=path.length_m,
         free_flow_s=path.free_flow_s, missed_cameras=missed, probability=probability,
@@ -141,14 +141,17 @@ def node_times(cache: PathCache, path: PairPath, depart: datetime, observed_s: f
     tt = cache.edge_tt[path.edges]
     cumulative = np.concatenate([[0.0], np.cumsum(tt)]) - path.start_position * tt[0]
     scale = observed_s / path.free_flow_s if path.free_flow_s > 0 else 1.0
-    return tuple(depart + timedelta(seconds=float(s) * scale) for s in cumulative)
+    return tuple(depart + timedelta(seconds=s) for s in (cumulative * scale).tolist())
 
 
 def path_geometry(cache: PathCache, edges: Sequence[int] | np.ndarray) -> shapely.LineString:
-    """The path's line (lon, lat), edge geometries joined."""
-    parts = [cache.coords[int(e)] for e in edges]
-    coords = np.concatenate([parts[0], *(p[1:] for p in parts[1:])])
-    return shapely.LineString(coords)
+    """The path's line (lon, lat), edge geometries joined (each edge's first vertex, the
+    previous edge's last, dropped after the first edge)."""
+    e = np.asarray(edges, np.int64)
+    first = cache.vertex_offsets[e] + (np.arange(len(e)) > 0)
+    counts = cache.vertex_offsets[e + 1] - first
+    starts = np.repeat(first - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    return shapely.LineString(cache.vertices[starts + np.arange(int(counts.sum()))])
 
 
 def summarize(chain: Sequence[Sighting], trips: Sequence[int], legs: Sequence[RouteLeg]
