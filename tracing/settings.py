@@ -360,6 +360,10 @@ ALERT_MAX_BATCH_READS: Final = 200_000
 """Most new reads the alert engine evaluates in one transaction."""
 ALERT_LIST_MAX: Final = 5_000
 """Most alerts one list_alerts call returns."""
+ALERT_PAGE_REFRESH_S: Final = 5.0
+"""How often the Alerts page refreshes its list while live refresh is on (s)."""
+ALERT_PATH_HOURS: Final = 6.0
+"""The Alerts page draws the vehicle's reads and route of this many hours before the read."""
 WEBHOOK_URL: Final = os.environ.get("TRACING_ALERT_WEBHOOK_URL", "")
 """Outbound webhook receiving each alert as JSON (empty: none); ``alerts --webhook`` wins."""
 WEBHOOK_TOKEN: Final = os.environ.get("TRACING_ALERT_WEBHOOK_TOKEN", "")
