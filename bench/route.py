@@ -13,6 +13,10 @@ Speed: ``cache_build_s`` (all plate-reading cameras, candidates of every pair in
 ``ms_per_plate`` (20 sightings at random cameras, pair memo cleared), ``speedup_vs_naive``
 (networkx shortest path per leg vs a candidate lookup in the cache, same legs) and
 ``speedup_vs_naive_full`` (vs the whole reconstruction per leg: scoring, times, geometry).
+Beside the accuracy keys: ``oracle_f1_top3`` and ``oracle_error_reduction`` (the best of the
+3 reported candidates, chosen knowing the truth: the ceiling of any rule that picks among
+them) and ``naive_error_share_detour`` (share of the naive path's error on legs of trips that
+detour or stop on the way). bench/route_bound.py estimates what any rule could reach.
 The last line reads ``RESULT route ...``.
 """
 
@@ -55,6 +59,12 @@ class Leg:
     candidates: list[tuple[list[tuple[int, int]], float]]
     naive_edges: list[tuple[int, int]]
     pool: list[dict[str, Any]] = field(default_factory=list)
+    pair: tuple[int, int] = (-1, -1)
+    """Camera indices in the path cache (start, end)."""
+    variant: int = 0
+    """The true trip's driver type (simulator route variant; 0 drives fastest paths)."""
+    detour: bool = False
+    """The true trip detours or stops at an intermediate place."""
 
 
 def registry_for(share: float) -> pd.DataFrame:
@@ -101,6 +111,8 @@ def evaluate(graph: nx.MultiDiGraph, cache: PathCache, data: tuple[pd.DataFrame,
     """Reconstruct every vehicle's reads; collect the legs inside one true trip."""
     trips, passes, reads = data
     nodes_of = dict(zip(trips["trip_id"], trips["nodes"], strict=True))
+    variant_of = dict(zip(trips["trip_id"], trips["variant"], strict=True))
+    detour_of = dict(zip(trips["trip_id"], trips["via_node"].notna(), strict=True))
     pass_of = reads.set_index("read_id")[["trip_id", "pass_id"]]
     step_of = passes.set_index("pass_id")["step"]
     legs: list[Leg] = []
@@ -131,7 +143,9 @@ def evaluate(graph: nx.MultiDiGraph, cache: PathCache, data: tuple[pd.DataFrame,
             lookup_s += time.perf_counter() - started
             item = Leg(edge_pairs(true_nodes), leg.duration_s,
                        [(edge_pairs(c.osm_nodes[1:-1]), c.probability) for c in leg.candidates],
-                       edge_pairs(naive))
+                       edge_pairs(naive), pair=pair,
+                       variant=int(variant_of[int(ta.trip_id)]),
+                       detour=bool(detour_of[int(ta.trip_id)]))
             if with_pool:
                 item.pool = pool_features(cache, leg.start.camera_id, leg.end.camera_id,
                                           true_nodes)
@@ -157,6 +171,13 @@ def pool_features(cache: PathCache, a: str, b: str, true_nodes: list[int]
 
 
 _LENGTHS: dict[tuple[int, int], float] = {}
+
+
+def load_lengths(graph: nx.MultiDiGraph) -> None:
+    """Remember every node pair's length (the shortest of parallel edges) for the scores."""
+    for u, v, d in graph.edges(data=True):
+        old = _LENGTHS.get((u, v))
+        _LENGTHS[(u, v)] = float(d["length"]) if old is None else min(old, float(d["length"]))
 
 
 def length_of(edges: set[tuple[int, int]]) -> float:
@@ -206,8 +227,10 @@ def metrics(result: dict[str, Any], regime: str) -> dict[str, float]:
         matched = [_match(set(c), truth) for c, _ in leg.candidates]
         probs += [p for _, p in leg.candidates]
         hits += matched
-        rows.append((lt, f1, nf1, mis, nmis, any(matched[:3])))
-    frame = pd.DataFrame(rows, columns=["true_m", "f1", "nf1", "mis", "nmis", "hit"])
+        best = max(leg_scores(c, leg.true_edges)[0] for c, _ in leg.candidates)
+        rows.append((lt, f1, nf1, mis, nmis, any(matched[:3]), best, leg.detour))
+    frame = pd.DataFrame(rows, columns=["true_m", "f1", "nf1", "mis", "nmis", "hit", "oracle",
+                                        "detour"])
 
     def add(suffix: str, part: pd.DataFrame) -> None:
         if part.empty:
@@ -218,6 +241,12 @@ def metrics(result: dict[str, Any], regime: str) -> dict[str, float]:
         out[f"naive_f1_top1{suffix}"] = nf1
         out[f"error_reduction{suffix}"] = 1 - (1 - f1) / (1 - nf1) if nf1 < 1 else 0.0
         out[f"top3_hit{suffix}"] = float(part.hit.mean())
+        oracle = float((part.oracle * w).sum() / w.sum())
+        out[f"oracle_f1_top3{suffix}"] = oracle
+        out[f"oracle_error_reduction{suffix}"] = 1 - (1 - oracle) / (1 - nf1) if nf1 < 1 else 0.0
+        error = ((1 - part.nf1) * w).sum()
+        out[f"naive_error_share_detour{suffix}"] = float(
+            ((1 - part.nf1) * w)[part.detour].sum() / error) if error > 0 else 0.0
         out[f"mismatch_fraction{suffix}"] = float(part.mis.sum() / w.sum())
         out[f"naive_mismatch_fraction{suffix}"] = float(part.nmis.sum() / w.sum())
 
@@ -348,9 +377,7 @@ def main() -> int:
     args = parser.parse_args()
     began = time.perf_counter()
     graph = network.load_network()
-    for u, v, d in graph.edges(data=True):
-        old = _LENGTHS.get((u, v))
-        _LENGTHS[(u, v)] = float(d["length"]) if old is None else min(old, float(d["length"]))
+    load_lengths(graph)
     if args.fit:
         fit(graph, 1)
         return 0
