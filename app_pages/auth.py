@@ -8,6 +8,7 @@ audit log with ``auth.log(action, params, reason)``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import streamlit as st
@@ -22,6 +23,8 @@ SESSION_KEY = "auth_session"
 """Session-state key of the logged-in :class:`tracing.access.sessions.Session`."""
 NOTICE_KEY = "auth_notice"
 """Session-state key of a message for the login page (why the session ended)."""
+LOGGED_KEY = "auth_logged"
+"""Session-state key of the audit entries :func:`log_once` already wrote."""
 
 
 def current_user() -> User | None:
@@ -102,3 +105,13 @@ def log(action: str, params: Mapping[str, object], reason: str) -> None:
     user = current_user()
     audit.record(resources.store(), who=user.name if user else "anonymous", action=action,
                  params=params, reason=reason)
+
+
+def log_once(action: str, params: Mapping[str, object], reason: str) -> None:
+    """:func:`log` unless this session already logged the same action, parameters and
+    reason (Streamlit reruns a page on every click; one look is one entry)."""
+    key = json.dumps([action, dict(params), reason], sort_keys=True, default=str)
+    done: set[str] = st.session_state.setdefault(LOGGED_KEY, set())
+    if key not in done:
+        log(action, params, reason)
+        done.add(key)

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages import resources
+from app_pages import auth, resources
 from tracing import cameras as registry
 from tracing import maps
 from tracing.errors import TracingError
@@ -57,12 +57,16 @@ def export_buttons(cameras: gpd.GeoDataFrame) -> None:
 
 
 def import_form() -> None:
+    if not auth.may("registry"):
+        return
     with st.expander("Load a camera registry (CSV or GeoJSON)"):
         st.caption("Columns: " + ", ".join(registry.REGISTRY_COLUMNS) + ". Required: id, lon, "
                    "lat. Cameras are snapped to the road edge they watch; the current "
                    "registry is replaced only if every row is valid.")
         upload = st.file_uploader("Registry file", type=["csv", "geojson", "json"])
-        if upload is None or not st.button("Validate and replace the registry"):
+        reason = auth.reason_input("Reason for replacing the registry", key="registry_reason")
+        if upload is None or reason is None or not st.button(
+                "Validate and replace the registry"):
             return
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / ("registry" + Path(upload.name).suffix.lower())
@@ -71,6 +75,8 @@ def import_form() -> None:
                 loaded = registry.read_registry(path)
                 snapped = registry.snap_cameras(loaded, resources.road_edges())
                 resources.store().replace_cameras(snapped)
+                auth.log("registry.replace", {"file": upload.name, "cameras": len(snapped)},
+                         reason)
             except TracingError as exc:
                 st.error(f"Registry not loaded: {exc}")
                 return
@@ -103,6 +109,7 @@ def page() -> None:
     import_form()
 
 
+auth.require("map")
 st.title("Thủ Đức City: roads, wards and cameras")
 try:
     page()

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages import resources
+from app_pages import auth, resources
 from tracing import cameras as registry
 from tracing import coverage, maps, settings
 from tracing.coverage.health import latest_read
@@ -137,6 +137,7 @@ def planner_section(result: coverage.Analysis) -> pd.DataFrame:
     return frame
 
 
+auth.require("coverage")
 st.title("Coverage & camera-network health")
 try:
     cams = registry.load_registry(resources.store())
@@ -174,4 +175,7 @@ with tab_tables:
     st.subheader("Gateway roads")
     st.dataframe(gw.table.drop(columns="edge"), hide_index=True, width="stretch")
 with tab_health:
-    health_section(cams)
+    if auth.may("health"):
+        health_section(cams)
+    else:
+        st.info("Camera health needs the health permission.")

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages import resources
+from app_pages import auth, resources
 from tracing import cameras as registry
 from tracing import maps, settings
 from tracing.errors import TracingError
@@ -163,7 +163,7 @@ def convoy_panel(plate: str, filters: SearchFilters, codes: dict[str, str]) -> N
         hide_index=True)
 
 
-def stakeout_panel(cameras: gpd.GeoDataFrame) -> None:
+def stakeout_panel(cameras: gpd.GeoDataFrame, reason: str | None) -> None:
     codes = code_of(cameras)
     count = st.number_input("Places", 2, 5, 2)
     places = []
@@ -177,14 +177,17 @@ def stakeout_panel(cameras: gpd.GeoDataFrame) -> None:
             places.append(Place(f"place {i + 1}", SearchFilters(
                 cameras=frozenset(chosen), start=start, end=end)))
     need = st.number_input("Seen at least at", 1, int(count), int(count))
-    if st.button("Find plates seen at these places"):
+    if st.button("Find plates seen at these places", disabled=reason is None):
+        auth.log("search.stakeout", {"places": [str(p.filters) for p in places],
+                                     "min_places": int(need)}, reason or "")
         hits = stakeout(resources.store(), places, min_places=int(need))
         st.dataframe(pd.DataFrame([{"plate": h.plate, "places": ", ".join(h.places),
                                     "reads": h.n_reads} for h in hits]), hide_index=True)
 
 
 def vehicle(plate: str, cameras: gpd.GeoDataFrame, filters: SearchFilters,
-            limit: float) -> None:
+            limit: float, reason: str) -> None:
+    auth.log_once("search.vehicle", {"plate": plate, "filters": str(filters)}, reason)
     store, codes = resources.store(), code_of(cameras)
     reads = reads_of_plates(store, [plate], filters=filters)
     watched = cameras[["id", "edge_u", "edge_v", "edge_key", "lon", "lat"]].to_csv(index=False)
@@ -199,14 +202,23 @@ def vehicle(plate: str, cameras: gpd.GeoDataFrame, filters: SearchFilters,
     everything = pd.concat([reads, linked]) if not linked.empty else reads
     reads_map(reads, cameras, linked if not linked.empty else reads.iloc[0:0])
     st.dataframe(shown_reads(everything.sort_values("ts")), hide_index=True)
+    if auth.may("export"):
+        exports(plate, everything, reason)
+
+
+def exports(plate: str, reads: pd.DataFrame, reason: str) -> None:
+    """Download buttons; each download is written to the audit log with the reason."""
     left, right = st.columns(2)
     name = plate.replace(" ", "_")
-    left.download_button("Export CSV", reads_csv(everything), f"{name}.csv", "text/csv")
-    right.download_button("Export GeoJSON", reads_geojson(everything), f"{name}.geojson",
-                          "application/geo+json")
+    what = {"plate": plate, "reads": len(reads)}
+    left.download_button("Export CSV", reads_csv(reads), f"{name}.csv", "text/csv",
+                         on_click=auth.log, args=("export", {**what, "format": "csv"}, reason))
+    right.download_button("Export GeoJSON", reads_geojson(reads), f"{name}.geojson",
+                          "application/geo+json", on_click=auth.log,
+                          args=("export", {**what, "format": "geojson"}, reason))
 
 
-def search_section(cameras: gpd.GeoDataFrame) -> None:
+def search_section(cameras: gpd.GeoDataFrame, reason: str | None) -> None:
     left, middle, right = st.columns([3, 2, 1])
     query = left.text_input("Plate", placeholder="51A-123.45, 51A12345, 51A-12*, 59-X1 ?23.45")
     mode = middle.radio("Mode", list(MODES), horizontal=True)
@@ -217,6 +229,12 @@ def search_section(cameras: gpd.GeoDataFrame) -> None:
         st.info("Type a plate: any spelling, * and ? as wildcards; the fuzzy mode treats "
                 "OCR confusions (0/O/D/Q, 1/I/7, 2/Z, 5/S, 6/G, 8/B, 4/A) as half an edit.")
         return
+    if reason is None:
+        st.info("Give a reason or case number above: every search is written to the audit "
+                "log with it.")
+        return
+    auth.log_once("search", {"query": query, "mode": mode, "limit": float(limit),
+                             "filters": str(filters)}, reason)
     result = search_plates(resources.store(), query, mode=MODES[mode], limit=float(limit),
                            filters=filters)
     if not result.candidates:
@@ -233,14 +251,16 @@ def search_section(cameras: gpd.GeoDataFrame) -> None:
     st.caption(f"{result.matched_plates} plate(s) matched ({result.mode}){more}.")
     plate = st.selectbox("Vehicle", [c.plate for c in result.candidates])
     if plate:
-        vehicle(plate, cameras, filters, float(limit))
+        vehicle(plate, cameras, filters, float(limit), reason)
 
 
+auth.require("search")
 st.title("Find a vehicle")
+why = auth.reason_input("Reason or case number (required)", key="search_reason")
 try:
     registry_frame = registry.load_registry(resources.store())
-    search_section(registry_frame)
+    search_section(registry_frame, why)
     with st.expander("Stakeout: plates seen at several places"):
-        stakeout_panel(registry_frame)
+        stakeout_panel(registry_frame, why)
 except TracingError as exc:
     st.error(str(exc))

@@ -13,8 +13,9 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages import resources
+from app_pages import auth, resources
 from tracing import maps, settings
+from tracing.access import cases
 from tracing.cameras import load_registry
 from tracing.errors import TracingError
 from tracing.plates import normalize_plate
@@ -45,8 +46,9 @@ def day_bounds(day: date | None) -> tuple[datetime | None, datetime | None]:
     return start, start + timedelta(days=1)
 
 
-def trace(plate: str, day: date | None, k: int, cameras: gpd.GeoDataFrame) -> Route | None:
-    """Reads → route; errors and empty results are shown, None returned."""
+def trace(plate: str, day: date | None, k: int, cameras: gpd.GeoDataFrame
+          ) -> tuple[Route, list[str]] | None:
+    """Reads → (route, the reads' ids); errors and empty results are shown, None returned."""
     start, end = day_bounds(day)
     table = resources.store().reads_of_plate(plate, start=start, end=end)
     sightings = sightings_from_table(table)
@@ -55,8 +57,9 @@ def trace(plate: str, day: date | None, k: int, cameras: gpd.GeoDataFrame) -> Ro
         st.warning(f"No reads of {normalize_plate(plate)}{when}.")
         return None
     cache = resources.path_cache(cameras)
-    return reconstruct_route(resources.road_graph(), sightings, cache=cache, k=k,
-                             plate=normalize_plate(plate))
+    route = reconstruct_route(resources.road_graph(), sightings, cache=cache, k=k,
+                              plate=normalize_plate(plate))
+    return route, [str(r) for r in table.column("read_id").to_pylist()]
 
 
 def position_at(route: Route, legs: list[RouteLeg], when: datetime) -> tuple[float, float] | None:
@@ -190,18 +193,34 @@ def explain_flags(legs: list[RouteLeg]) -> None:
                        f"{text}.")
 
 
-def downloads(route: Route, cameras: gpd.GeoDataFrame) -> None:
+def downloads(route: Route, cameras: gpd.GeoDataFrame, reason: str) -> None:
+    """Download buttons; each download is written to the audit log with the reason."""
     positions = {str(r.id): (float(r.lon), float(r.lat)) for r in cameras.itertuples()}
     name = route.plate.replace(" ", "_").replace(".", "") or "route"
     a, b, c = st.columns(3)
-    a.download_button("Export GeoJSON", route_geojson(route), f"{name}.geojson",
-                      "application/geo+json")
-    b.download_button("Export KML", route_kml(route, positions=positions), f"{name}.kml",
-                      "application/vnd.google-earth.kml+xml")
-    c.download_button("Export CSV", route_csv(route), f"{name}.csv", "text/csv")
+    for column, label, data, suffix, mime in (
+            (a, "GeoJSON", route_geojson(route), "geojson", "application/geo+json"),
+            (b, "KML", route_kml(route, positions=positions), "kml",
+             "application/vnd.google-earth.kml+xml"),
+            (c, "CSV", route_csv(route), "csv", "text/csv")):
+        column.download_button(f"Export {label}", data, f"{name}.{suffix}", mime,
+                               on_click=auth.log, args=("export", {
+                                   "plate": route.plate, "what": "route", "format": suffix},
+                                   reason))
 
 
-def show(route: Route, cameras: gpd.GeoDataFrame) -> None:
+def attach_to_case(plate: str, read_ids: list[str], reason: str) -> None:
+    """Attach the traced reads to a case: they are kept beyond the retention period."""
+    with st.expander(f"Attach these {len(read_ids)} reads to a case"):
+        case = st.text_input("Case number", value=reason, key="trace_case")
+        if st.button("Attach to case"):
+            user = auth.require("cases")
+            added = cases.attach_reads(resources.store(), case, read_ids, by=user.name)
+            st.success(f"{added} read(s) of {plate} attached to case {case.strip()} "
+                       f"({len(read_ids) - added} were already).")
+
+
+def show(route: Route, cameras: gpd.GeoDataFrame, reason: str) -> None:
     for note in route.notes:
         st.warning(note)
     s = route.summary
@@ -228,9 +247,11 @@ def show(route: Route, cameras: gpd.GeoDataFrame) -> None:
         st.info("This trip has a single sighting: there is no route to draw.")
     st.subheader("Sightings")
     st.dataframe(sightings_table(route, numbers, cameras), hide_index=True, width="stretch")
-    downloads(route, cameras)
+    if auth.may("export"):
+        downloads(route, cameras, reason)
 
 
+auth.require("trace")
 st.title("Trace a vehicle")
 st.caption("The most plausible routes between a plate's sightings, with probabilities: "
            "candidate paths are scored by how well the observed time fits them and by the "
@@ -240,13 +261,20 @@ plate = left.text_input("Plate", placeholder="e.g. 51F-123.45")
 day = middle.date_input("Day (local; empty: every read)", value=None)
 k = int(right.number_input("Paths per leg", min_value=1, max_value=settings.ROUTE_MAX_K,
                            value=settings.ROUTE_K))
+why = auth.reason_input("Reason or case number (required)", key="trace_reason")
 if not plate.strip():
     st.info("Enter a plate to trace it.")
     st.stop()
+if why is None:
+    st.info("Give a reason or case number: every trace is written to the audit log with it.")
+    st.stop()
 try:
+    auth.log_once("trace", {"plate": plate.strip(), "day": day, "k": k}, why)
     registry = load_registry(resources.store())
-    route = trace(plate, day, k, registry)
-    if route is not None:
-        show(route, registry)
+    traced = trace(plate, day, k, registry)
+    if traced is not None:
+        show(traced[0], registry, why)
+        if auth.may("cases"):
+            attach_to_case(traced[0].plate, traced[1], why)
 except TracingError as exc:
     st.error(f"Cannot trace {plate.strip()!r}: {exc}")

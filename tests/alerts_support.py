@@ -10,9 +10,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import networkx as nx
 import pandas as pd
 import shapely
+from shapely.geometry import LineString, Polygon
 
+from tracing import settings
 from tracing.store import Store
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
@@ -45,3 +48,21 @@ def reads(*rows: tuple[str, str, float], prefix: str = "r", start: datetime = T0
         "ts": [(start + timedelta(minutes=r[2])).isoformat() for r in rows],
         "confidence": [0.9] * len(rows),
     })
+
+
+def gateway_graph() -> tuple[nx.MultiDiGraph, Polygon]:
+    """City: a square around (106.77, 10.85). Roads: "Main" enters from the west twice
+    (two carriageways 50 m apart) and from the east; a residential road enters from the
+    south; all two-way except the carriageways."""
+    outline = box(106.77, half=0.01)
+    graph = nx.MultiDiGraph(crs=settings.WGS84)
+    nodes = {1: (106.75, 10.85), 2: (106.77, 10.85), 3: (106.75, 10.8505), 4: (106.77, 10.8505),
+             5: (106.79, 10.85), 6: (106.77, 10.83), 7: (106.77, 10.845)}
+    for node, (x, y) in nodes.items():
+        graph.add_node(node, x=x, y=y)
+    roads = [(1, 2, "Main", "primary"), (3, 4, "Main", "primary"), (5, 2, "Main", "primary"),
+             (2, 5, "Main", "primary"), (6, 7, "Lane", "residential")]
+    for u, v, name, highway in roads:
+        graph.add_edge(u, v, key=0, name=name, highway=highway, length=1000.0,
+                       geometry=LineString([nodes[u], nodes[v]]))
+    return graph, outline

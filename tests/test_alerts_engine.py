@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.alerts_support import box, new_store, reads
+from tests.alerts_support import box, gateway_graph, new_store, reads
 from tracing.alerts import add_watch, create_fence, list_alerts
+from tracing.alerts.demo import seed_demo
 from tracing.alerts.engine import AlertEngine, EngineConfig, evaluated_until
 from tracing.search import Reachability
 from tracing.store import Store
@@ -140,3 +141,19 @@ def test_first_run_starts_after_stored_reads_and_retro_covers_them(tmp_path: Pat
     engine.step()
     assert retro == 1
     assert sorted(_alerts(store)) == [("retroactive", "r0", None), ("watchlist", "n0", None)]
+
+
+def test_demo_seed_watches_the_planted_car_and_alerts_on_its_gateway_entry(
+        tmp_path: Path) -> None:
+    store = new_store(tmp_path / "s.duckdb")
+    store.ingest(reads(("59C-222.22", "B", 0), ("61KT-039.48", "A", 1), ("61KT-039.48", "B", 3)))
+    graph, outline = gateway_graph()
+    planted: list[dict[str, object]] = [{"case": "watchlist_gateway", "plates": ["61KT-039.48"],
+                                         "watchlist_reason": "stolen vehicle (simulated)"},
+                                        {"case": "convoy"}]
+    summary = seed_demo(store, graph, outline, planted)
+    assert "2 gateway fences" in summary and "watching 61KT-039.48" in summary
+    assert _alerts(store) == [("geofence_entry", "r1", "Gateway Main (west)"),
+                              ("watchlist", "r2", None)]
+    again = seed_demo(store, graph, outline, planted)
+    assert "0 gateway fences" in again and "0 alerts" in again and len(_alerts(store)) == 2

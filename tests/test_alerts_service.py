@@ -26,7 +26,7 @@ from tracing.alerts.engine import AlertEngine
 from tracing.alerts.service import run_alert_service
 from tracing.alerts.webhook import Webhook, WebhookSender
 from tracing.errors import WebhookError
-from tracing.store import Store
+from tracing.store import Spool, Store
 
 PLATE = "51A-123.45"
 
@@ -204,3 +204,21 @@ def test_kill_9_and_restart_skip_no_read_and_double_no_alert(tmp_path: Path) -> 
         stored = {r[0] for r in con.execute("SELECT read_id FROM reads").fetchall()}
     assert doubles == [] and alerted == stored and len(stored) == 160
     assert seen == (160,)
+
+
+def test_service_that_loads_the_spool_itself(tmp_path: Path) -> None:
+    store = new_store(tmp_path / "s.duckdb")
+    add_watch(store, PLATE, match_kind="exact", reason="stolen", priority=1, who="an")
+    spool = Spool(tmp_path / "spool")
+    stop = threading.Event()
+    thread = threading.Thread(target=run_alert_service, args=(store,), kwargs={
+        "stop_event": stop, "spool": spool, "poll_s": 0.01}, daemon=True)
+    thread.start()
+    try:
+        _until(lambda: _checkpoint_exists(store))
+        spool.write(reads((PLATE, "C", 0), ("30A-555.55", "C", 1)))
+        _until(lambda: len(list_alerts(store)) == 1)
+        assert spool.pending() == [] and store.count_reads() == 2
+    finally:
+        stop.set()
+        thread.join(10)

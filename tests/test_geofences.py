@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
-import networkx as nx
 import pytest
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Polygon
 
-from tests.alerts_support import box, new_store
+from tests.alerts_support import box, gateway_graph, new_store
 from tracing import settings
 from tracing.alerts import (
     create_fence,
@@ -139,26 +138,8 @@ def test_geojson_export_reloads(tmp_path: Path) -> None:
     assert fence_from_geojson(data).equals(box(106.76))
 
 
-def _graph() -> tuple[nx.MultiDiGraph, Polygon]:
-    """City: a square around (106.77, 10.85). Roads: "Main" enters from the west twice
-    (two carriageways 50 m apart) and from the east; a residential road enters from the
-    south; all two-way except the carriageways."""
-    outline = box(106.77, half=0.01)
-    graph = nx.MultiDiGraph(crs=settings.WGS84)
-    nodes = {1: (106.75, 10.85), 2: (106.77, 10.85), 3: (106.75, 10.8505), 4: (106.77, 10.8505),
-             5: (106.79, 10.85), 6: (106.77, 10.83), 7: (106.77, 10.845)}
-    for node, (x, y) in nodes.items():
-        graph.add_node(node, x=x, y=y)
-    roads = [(1, 2, "Main", "primary"), (3, 4, "Main", "primary"), (5, 2, "Main", "primary"),
-             (2, 5, "Main", "primary"), (6, 7, "Lane", "residential")]
-    for u, v, name, highway in roads:
-        graph.add_edge(u, v, key=0, name=name, highway=highway, length=1000.0,
-                       geometry=LineString([nodes[u], nodes[v]]))
-    return graph, outline
-
-
 def test_gateway_fences_one_per_entering_road(tmp_path: Path) -> None:
-    graph, outline = _graph()
+    graph, outline = gateway_graph()
     fences = gateway_fences(graph, outline, radius_m=300)
     assert [name for name, _ in fences] == ["Gateway Main (east)", "Gateway Main (west)"]
     west = dict(fences)["Gateway Main (west)"]

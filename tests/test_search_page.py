@@ -11,7 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from tests.apptest import open_page
 from tracing import cameras, settings
+from tracing.access import audit
 from tracing.reads import PlateRead
+from tracing.store import Store
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 
@@ -38,7 +40,22 @@ def search_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def page(search_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    return open_page("app_pages/search.py", search_db, monkeypatch)
+    at = open_page("app_pages/search.py", search_db, monkeypatch)
+    return at.text_input(key="search_reason").input("case 2026-17").run()
+
+
+def test_a_search_needs_a_reason_and_is_audited(search_db: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    at = open_page("app_pages/search.py", search_db, monkeypatch, role="investigator")
+    at.text_input[1].input("51A-123.45").run()
+    assert any("reason" in i.value for i in at.info) and not at.dataframe
+    at.text_input(key="search_reason").input("case 2026-17").run()
+    assert not at.exception, at.exception
+    assert list(at.dataframe[0].value["plate"])[:1] == ["51A-123.45"]
+    with Store(search_db) as store:
+        logged = audit.entries(store, who="test-investigator", plate="51A-123.45")
+    assert {"search", "search.vehicle"} <= set(logged["action"])
+    assert set(logged["reason"]) == {"case 2026-17"}
 
 
 def test_empty_page_explains(page: AppTest) -> None:
@@ -47,7 +64,7 @@ def test_empty_page_explains(page: AppTest) -> None:
 
 
 def test_search_selects_a_vehicle_with_panels(page: AppTest) -> None:
-    page.text_input[0].input("51a12345").run()
+    page.text_input[1].input("51a12345").run()
     assert not page.exception, page.exception
     results = page.dataframe[0].value
     assert list(results["plate"])[:1] == ["51A-123.45"]
@@ -61,19 +78,19 @@ def test_search_selects_a_vehicle_with_panels(page: AppTest) -> None:
 
 
 def test_clone_panel_warns(page: AppTest) -> None:
-    page.text_input[0].input("60A-111.11").run()
+    page.text_input[1].input("60A-111.11").run()
     assert not page.exception, page.exception
     assert any("impossible pair" in w.value for w in page.warning)
 
 
 @pytest.mark.parametrize("text", ["***", "'; DROP TABLE reads; --", "x" * 40])
 def test_bad_input_is_an_error_not_a_traceback(page: AppTest, text: str) -> None:
-    page.text_input[0].input(text).run()
+    page.text_input[1].input(text).run()
     assert not page.exception, page.exception
     assert page.error or page.warning
 
 
 def test_wildcard_mode(page: AppTest) -> None:
-    page.text_input[0].input("51A-12*").run()
+    page.text_input[1].input("51A-12*").run()
     assert not page.exception, page.exception
     assert set(page.dataframe[0].value["plate"]) == {"51A-123.45", "51A-128.45"}

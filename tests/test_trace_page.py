@@ -10,12 +10,12 @@ from streamlit.testing.v1 import AppTest
 
 from tests.apptest import open_page
 from tests.test_trace_cli import PLATE, small_registry, trace_reads
+from tracing.access import audit, cases
+from tracing.store import Store
 
 
 @pytest.fixture(scope="module")
 def trace_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tracing.store import Store
-
     path = tmp_path_factory.mktemp("trace_app") / "trace.duckdb"
     with Store(path) as store:
         store.replace_cameras(small_registry())
@@ -25,7 +25,24 @@ def trace_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def page(trace_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    return open_page("app_pages/trace.py", trace_db, monkeypatch)
+    at = open_page("app_pages/trace.py", trace_db, monkeypatch)
+    return at.text_input(key="trace_reason").input("CASE-9").run()
+
+
+def test_a_trace_needs_a_reason_is_audited_and_attaches_to_a_case(
+        trace_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = open_page("app_pages/trace.py", trace_db, monkeypatch, role="investigator")
+    at.text_input[0].input("51F12345").run()
+    assert any("reason" in i.value for i in at.info) and not at.metric
+    at.text_input(key="trace_reason").input("CASE-9").run()
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["Sightings"] == "3"
+    next(b for b in at.button if b.label == "Attach to case").click().run()
+    assert any("attached to case CASE-9" in s.value for s in at.success)
+    with Store(trace_db) as store:
+        assert len(cases.case_reads(store, "CASE-9")) == store.reads_of_plate(PLATE).num_rows
+        logged = audit.entries(store, who="test-investigator")
+    assert {"trace", "case.attach"} <= set(logged["action"])
 
 
 def test_page_traces_a_plate(page: AppTest) -> None:

@@ -3,6 +3,7 @@ hits on past reads; alert records (listing, acknowledge, dismiss)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -197,13 +198,12 @@ def test_alert_status_and_filters(tmp_path: Path) -> None:
     assert list_alerts(store, status=["new"]).empty
     assert len(list_alerts(store, since=NOW - timedelta(minutes=5))) == 2
     assert list_alerts(store, ids=[second])["id"].tolist() == [second]
-    for bad, message in [(lambda: set_alert_status(store, 999, "dismissed", who="a"),
-                          "no alert with id 999"),
-                         (lambda: set_alert_status(store, first, "new", who="a"),
-                          "status 'new'"),
-                         (lambda: list_alerts(store, status="closed"), "closed"),
-                         (lambda: list_alerts(store, limit=0), "limit 0"),
-                         (lambda: list_alerts(store, since=datetime(2026, 1, 1)),
-                          "time zone")]:
+    checks: list[tuple[Callable[[], object], str]] = [
+        (lambda: set_alert_status(store, 999, "dismissed", who="a"), "no alert with id 999"),
+        (lambda: set_alert_status(store, first, "new", who="a"), "status 'new'"),
+        (lambda: list_alerts(store, status="closed"), "closed"),
+        (lambda: list_alerts(store, limit=0), "limit 0"),
+        (lambda: list_alerts(store, since=datetime(2026, 1, 1)), "time zone")]
+    for bad, message in checks:
         with pytest.raises(AlertError, match=message):
             bad()

@@ -129,7 +129,7 @@ def alerts(args: argparse.Namespace) -> str:
     from tracing.alerts.command import run_alerts
 
     return run_alerts(db=args.db, webhook_url=args.webhook, travel=not args.no_travel,
-                      poll_s=args.poll_s)
+                      spool=args.spool, poll_s=args.poll_s)
 
 
 def trace(args: argparse.Namespace) -> str:
@@ -195,6 +195,8 @@ def _parser() -> argparse.ArgumentParser:
                           " token from $TRACING_ALERT_WEBHOOK_TOKEN)")
     sub.add_argument("--no-travel", action="store_true",
                      help="skip impossible-travel checks (no road graph loaded)")
+    sub.add_argument("--spool", type=Path, default=None,
+                     help="also load this spool (lowest latency; run no ingest-service on it)")
     sub.add_argument("--poll-s", type=float, default=settings.ALERT_POLL_S,
                      help="how often to look for new reads (default %(default)s s)")
     sub = command("trace", trace)

@@ -11,7 +11,7 @@ from tracing import settings
 from tracing.alerts.service import run_alert_service
 from tracing.alerts.webhook import Webhook
 from tracing.search.reachability import Reachability
-from tracing.store import Store
+from tracing.store import Spool, Store
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +24,11 @@ def _reachability(store: Store) -> Reachability:
     return load_reachability(network.load_network(), cameras.load_registry(store))
 
 
-def run_alerts(*, db: Path, webhook_url: str | None, travel: bool,
+def run_alerts(*, db: Path, webhook_url: str | None, travel: bool, spool: Path | None = None,
                poll_s: float = settings.ALERT_POLL_S) -> str:
-    """Run the service; the webhook URL defaults to ``TRACING_ALERT_WEBHOOK_URL`` and its
-    token comes only from ``TRACING_ALERT_WEBHOOK_TOKEN`` (never the command line)."""
+    """Run the service (loading ``spool`` too when given); the webhook URL defaults to
+    ``TRACING_ALERT_WEBHOOK_URL`` and its token comes only from
+    ``TRACING_ALERT_WEBHOOK_TOKEN`` (never the command line)."""
     url = webhook_url if webhook_url is not None else settings.WEBHOOK_URL
     webhook = Webhook(url, token=settings.WEBHOOK_TOKEN) if url else None
     stop = threading.Event()
@@ -38,5 +39,6 @@ def run_alerts(*, db: Path, webhook_url: str | None, travel: bool,
         logger.info("alert service on %s (impossible travel %s, webhook %s)", db,
                     "on" if reach else "off", webhook.safe_url if webhook else "none")
         report = run_alert_service(store, stop_event=stop, reach=reach, webhook=webhook,
+                                   spool=None if spool is None else Spool(spool),
                                    poll_s=poll_s)
     return f"alert service stopped: {report}"

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
@@ -14,6 +15,7 @@ from tracing import settings
 from tracing.errors import TracingError
 
 MAX_WHO_LENGTH: Final = 64
+_LOCAL: Final = ZoneInfo(settings.LOCAL_TZ)
 
 
 def check_who(who: object, error: type[TracingError]) -> str:
@@ -67,4 +69,4 @@ def optional(value: Any) -> Any:
 
 def local_text(value: datetime) -> str:
     """An instant as local wall-clock text (``settings.LOCAL_TZ``), to the second."""
-    return pd.Timestamp(value).tz_convert(settings.LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(_LOCAL).strftime("%Y-%m-%d %H:%M:%S")

@@ -22,6 +22,7 @@ so even a second evaluation could not store an alert twice.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 from collections.abc import Sequence
@@ -177,25 +178,27 @@ class AlertEngine:
         """Alerts for a batch of new reads (empty when no plate is watched)."""
         if batch.num_rows == 0 or not len(self._context.matcher):
             return []
-        compacts = pc.unique(batch.column("plate_compact")).to_pylist()
-        hits = self._context.matcher.match([str(c) for c in compacts])
+        compacts = [str(c) for c in pc.unique(batch.column("plate_compact")).to_pylist()]
+        hits = self._context.matcher.match(compacts)
         if not hits:
             return []
         watched: dict[str, list[tuple[WatchEntry, float]]] = {}
         for hit in hits:
-            watched.setdefault(str(compacts[hit.position]), []).append(
+            watched.setdefault(compacts[hit.position], []).append(
                 (self._context.entries[hit.key], hit.distance))
+        for entries in watched.values():
+            entries.sort(key=lambda item: item[0].rank)
         mask = pc.is_in(batch.column("plate_compact"), pa.array(list(watched), pa.string()))
         frame = batch.filter(mask).to_pandas().sort_values(["ts", "read_id"])
         plates = sorted(set(frame["plate"].astype(str)))
-        history = self._history(con, plates, frame["ts"].min(), frame["ts"].max())
+        history = _History(self._history(con, plates, frame["ts"].min(), frame["ts"].max()),
+                           self.reach)
         state = _Suppression(self._recent_alerts(con, plates, frame["ts"].min()),
                              self.config.suppress_s)
         rows: list[AlertRow] = []
         for read in records(frame):
-            entries = sorted(watched[str(read["plate_compact"])], key=lambda item: item[0].rank)
-            mine = history[history["plate"] == read["plate"]]
-            rows.extend(self._read_alerts(read, entries, mine, state))
+            rows.extend(self._read_alerts(read, watched[str(read["plate_compact"])], history,
+                                          state))
         return rows
 
     def _history(self, con: duckdb.DuckDBPyConnection, plates: Sequence[str],
@@ -205,8 +208,8 @@ class AlertEngine:
         start, end = to_datetime(first), to_datetime(last)
         assert start is not None and end is not None
         marks = ", ".join("?" * len(plates))
-        return fetch(con, "SELECT read_id, plate, camera_id, ts FROM reads "  # noqa: S608
-                          f"WHERE plate IN ({marks}) AND ts >= ? AND ts <= ? "
+        return fetch(con, "SELECT read_id, plate, camera_id, ts, epoch_us(ts) AS us "  # noqa: S608
+                          f"FROM reads WHERE plate IN ({marks}) AND ts >= ? AND ts <= ? "
                           "ORDER BY plate, ts, read_id",
                      [*plates, start - timedelta(seconds=back),
                       end + timedelta(seconds=self.config.travel_lookback_s)])
@@ -222,64 +225,73 @@ class AlertEngine:
                      [*plates, start - timedelta(seconds=self.config.suppress_s)])
 
     def _read_alerts(self, read: dict[str, object], entries: list[tuple[WatchEntry, float]],
-                     history: pd.DataFrame, state: _Suppression) -> list[AlertRow]:
+                     history: _History, state: _Suppression) -> list[AlertRow]:
         fences = self._context.fences
         ts = to_datetime(read["ts"])
         assert ts is not None
-        plate = str(read["plate"])
+        plate, read_id = str(read["plate"]), str(read["read_id"])
         allowed = [f for f in fences.of(str(read["camera_id"]))
                    if any(e.allows(f) for e, _ in entries)]
         rows = []
+        previous = history.previous(plate, ts, read_id)
         for fence in allowed:
             entry, distance = next((e, d) for e, d in entries if e.allows(fence))
-            why = self._entry_reason(read, ts, fence, history)
+            why = self._entry_reason(ts, fence, previous)
             if why is not None and state.claim(plate, fence, ts):
-                rows.append(_row(read, ts, "geofence_entry", f"entry:{read['read_id']}:{fence}",
+                rows.append(_row(read, ts, "geofence_entry", f"entry:{read_id}:{fence}",
                                  entry, fence, f"entered {fences.names[fence]}: {why}; "
                                  f"{_match_text(plate, entry, distance)}"))
         if not allowed:
             free = [(e, d) for e, d in entries if e.allows(None)]
             if free and state.claim(plate, None, ts):
                 entry, distance = free[0]
-                rows.append(_row(read, ts, "watchlist", f"hit:{read['read_id']}", entry, None,
+                rows.append(_row(read, ts, "watchlist", f"hit:{read_id}", entry, None,
                                  f"watchlist hit: {_match_text(plate, entry, distance)}"))
-        if self.reach is not None:
-            rows.extend(self._travel(read, entries[0][0], history))
+        rows.extend(_row(read, ts, "impossible_travel", f"travel:{pair.read_a}:{pair.read_b}",
+                         entries[0][0], None, _travel_text(pair))
+                    for pair in history.pairs.get(read_id, ()))
         return rows
 
-    def _entry_reason(self, read: dict[str, object], ts: datetime, fence: int,
-                      history: pd.DataFrame) -> str | None:
-        """Why this read is an entry into ``fence``; None when the vehicle was inside."""
-        earlier = history[(history["ts"] < pd.Timestamp(ts)) | (
-            (history["ts"] == pd.Timestamp(ts)) & (history["read_id"] < read["read_id"]))]
+    def _entry_reason(self, ts: datetime, fence: int,
+                      previous: tuple[datetime, str] | None) -> str | None:
+        """Why a read at ``ts`` in ``fence`` is an entry; None when the vehicle was inside."""
         unseen = self.config.entry_unseen_s
-        if earlier.empty:
+        if previous is None:
             return f"first read (not seen in the {unseen / 60:g} min before)"
-        previous = earlier.iloc[-1]
-        then = to_datetime(previous["ts"])
-        assert then is not None
-        if (ts - then).total_seconds() > unseen:
-            return f"not seen for {(ts - then).total_seconds() / 60:.0f} min"
-        camera = str(previous["camera_id"])
+        then, camera = previous
+        gap = (ts - then).total_seconds()
+        if gap > unseen:
+            return f"not seen for {gap / 60:.0f} min"
         if fence in self._context.fences.of(camera):
             return None
         return f"previous read outside it at camera {camera} at {local_text(then)}"
 
-    def _travel(self, read: dict[str, object], entry: WatchEntry,
-                history: pd.DataFrame) -> list[AlertRow]:
-        assert self.reach is not None
-        if len(history) < 2:
-            return []
-        rows = []
-        for pair in clone_pairs(history, self.reach):
-            if read["read_id"] not in (pair.read_a, pair.read_b):
-                continue
-            ts = to_datetime(read["ts"])
-            assert ts is not None
-            rows.append(_row(read, ts, "impossible_travel",
-                             f"travel:{pair.read_a}:{pair.read_b}", entry, None,
-                             _travel_text(pair)))
-        return rows
+
+class _History:
+    """Reads of the watched plates around a batch: each read's predecessor and the
+    impossible-travel pairs (one :func:`clone_pairs` call for every plate at once)."""
+
+    def __init__(self, frame: pd.DataFrame, reach: Reachability | None) -> None:
+        self.keys: dict[str, list[tuple[int, str]]] = {}
+        self.cameras: dict[str, list[str]] = {}
+        for plate, us, read_id, camera in zip(frame["plate"], frame["us"], frame["read_id"],
+                                              frame["camera_id"], strict=True):
+            self.keys.setdefault(str(plate), []).append((int(us), str(read_id)))
+            self.cameras.setdefault(str(plate), []).append(str(camera))
+        self.pairs: dict[str, list[ClonePair]] = {}
+        if reach is not None and len(frame) > 1:
+            for pair in clone_pairs(frame[["read_id", "plate", "camera_id", "ts"]], reach):
+                self.pairs.setdefault(pair.read_a, []).append(pair)
+                self.pairs.setdefault(pair.read_b, []).append(pair)
+
+    def previous(self, plate: str, ts: datetime, read_id: str) -> tuple[datetime, str] | None:
+        """Time and camera of the plate's read just before (ts, read_id), if any."""
+        keys = self.keys.get(plate, [])
+        micros = (ts - _EPOCH) // timedelta(microseconds=1)
+        at = bisect.bisect_left(keys, (micros, read_id)) - 1
+        if at < 0:
+            return None
+        return _from_us(keys[at][0]), self.cameras[plate][at]
 
 
 class _Suppression:

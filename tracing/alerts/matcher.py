@@ -8,12 +8,17 @@ distinct plates, fuzzy patterns use the OCR-weighted distance (rapidfuzz prefilt
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from tracing import settings
 from tracing.errors import PlateError, SearchError, WatchlistError
@@ -22,7 +27,6 @@ from tracing.search.matching import (
     compact_query,
     fuzzy_matches,
     is_wildcard,
-    wildcard_matches,
     wildcard_regex,
 )
 
@@ -77,6 +81,11 @@ def _wildcard(text: str, compact: str) -> str:
     return compact
 
 
+@lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(wildcard_regex(pattern))
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     """Plate ``position`` (in the matched array) matches watch ``key`` at ``distance``."""
@@ -113,12 +122,35 @@ class Matcher:
         hits = [Hit(i, key, 0.0) for i, compact in enumerate(compacts)
                 for key in self.exact.get(compact, ())]
         if self.wildcards:
-            array = pa.array(list(compacts), pa.string())
-            for key, pattern in self.wildcards:
-                hits.extend(Hit(int(i), key, 0.0) for i in wildcard_matches(pattern, array))
+            hits.extend(self._wildcard_hits(compacts))
         if self.fuzzy:
-            values = np.asarray(list(compacts), dtype=object)
-            for key, query in self.fuzzy:
-                hits.extend(Hit(i, key, d) for i, d in
-                            fuzzy_matches(query, values, limit=self.fuzzy_limit))
+            hits.extend(self._fuzzy_hits(compacts))
+        return hits
+
+    def _wildcard_hits(self, compacts: Sequence[str]) -> list[Hit]:
+        """One Arrow regex of every pattern finds the plates matching any; each pattern's
+        expression (the search's :func:`wildcard_regex`) then runs on those few only."""
+        array = pa.array(list(compacts), pa.string())
+        anyone = "|".join(f"(?:{wildcard_regex(p)})" for _, p in self.wildcards)
+        found = np.asarray(pc.match_substring_regex(array, anyone).fill_null(False)
+                           .to_numpy(zero_copy_only=False))
+        candidates = np.flatnonzero(found)
+        if not len(candidates):
+            return []
+        return [Hit(int(i), key, 0.0) for key, pattern in self.wildcards
+                for i in candidates if _compiled(pattern).match(compacts[int(i)])]
+
+    def _fuzzy_hits(self, compacts: Sequence[str]) -> list[Hit]:
+        """One rapidfuzz matrix (plain edits, bounded) prefilters every pattern at once; the
+        search's :func:`fuzzy_matches` then scores each pattern's few candidates."""
+        values = np.asarray(list(compacts), dtype=object)
+        bound = int(self.fuzzy_limit / settings.SEARCH_CONFUSION_COST + 1e-9)
+        rough = process.cdist([q for _, q in self.fuzzy], values, scorer=Levenshtein.distance,
+                              score_cutoff=bound, dtype=np.int32, workers=1)
+        hits: list[Hit] = []
+        for row, (key, query) in enumerate(self.fuzzy):
+            near = np.flatnonzero(rough[row] <= bound)
+            if len(near):
+                hits.extend(Hit(int(near[i]), key, d) for i, d in
+                            fuzzy_matches(query, values[near], limit=self.fuzzy_limit))
         return hits

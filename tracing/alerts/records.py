@@ -10,7 +10,7 @@ that was already stored is never stored again, whoever raises it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Final, Literal
 
@@ -69,7 +69,7 @@ def insert_alerts(con: duckdb.DuckDBPyConnection, rows: Sequence[AlertRow], *,
         return []
     unique = {row.alert_key: row for row in rows}  # DuckDB refuses a key twice in one insert
     table = pa.Table.from_pylist(
-        [dict(zip(_COLUMNS, astuple(r), strict=True)) for r in unique.values()], schema=_SCHEMA)
+        [{name: getattr(r, name) for name in _COLUMNS} for r in unique.values()], schema=_SCHEMA)
     names = ", ".join(_COLUMNS)
     con.register("_alerts_in", table)
     try:

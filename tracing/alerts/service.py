@@ -13,6 +13,10 @@ every ``poll_s`` and runs an engine step when it changed (and every ``idle_check
 case), so it takes the store only when there is work. A step that finds a backlog is followed
 at once by the next. Stop it with SIGTERM or SIGINT (``stop_event``); kill -9 is safe too:
 the next start resumes from the committed checkpoint.
+
+For the lowest latency the service can load the spool itself (``alerts --spool DIR``,
+instead of running ``ingest-service``: still one loader): loading and evaluating then
+happen back to back in one process, without handing the file between two processes.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from tracing.alerts.engine import AlertEngine, EngineConfig
 from tracing.alerts.webhook import Webhook, WebhookSender
 from tracing.errors import StoreError
 from tracing.search.reachability import Reachability
-from tracing.store import Store
+from tracing.store import Spool, Store
 from tracing.store.service import StopEvent
 
 logger = logging.getLogger(__name__)
@@ -52,18 +56,32 @@ def _signal_time(path: Path) -> int:
         return 0
 
 
+def _load(store: Store, spool: Spool | None) -> None:
+    """Load pending spool files (when this service is the loader); errors are logged."""
+    if spool is None or not spool.pending():
+        return
+    try:
+        report = store.load_spool(spool)
+    except StoreError as exc:
+        logger.warning("alert service: spool not loaded (%s); retrying", exc)
+        return
+    logger.debug("alert service: loaded %s", report)
+
+
 def run_alert_service(store: Store, *, stop_event: StopEvent,
                       reach: Reachability | None = None, webhook: Webhook | None = None,
-                      config: EngineConfig | None = None,
+                      config: EngineConfig | None = None, spool: Spool | None = None,
                       poll_s: float = settings.ALERT_POLL_S,
                       idle_check_s: float = settings.ALERT_IDLE_CHECK_S) -> ServiceReport:
-    """Evaluate new reads until ``stop_event`` is set (see the module docstring)."""
+    """Evaluate new reads until ``stop_event`` is set (see the module docstring); with a
+    ``spool``, load it first in every round (then run no ingest service on it)."""
     engine = AlertEngine(store, reach=reach, config=config)
     sender = WebhookSender(store, webhook).start() if webhook is not None else None
     steps = reads = alerts = 0
     seen, last_step = -1, float("-inf")
     try:
         while not stop_event.is_set():
+            _load(store, spool)
             signal = _signal_time(store.reads_signal)
             if signal == seen and time.monotonic() - last_step < idle_check_s:
                 stop_event.wait(poll_s)
