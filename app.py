@@ -27,6 +27,8 @@ PAGES = (
     PageEntry("City", "app_pages/city_map.py", "Map & cameras", "map"),
     PageEntry("Investigate", "app_pages/trace.py", "Trace a vehicle", "trace"),
     PageEntry("Investigate", "app_pages/search.py", "Find a vehicle", "search"),
+    PageEntry("Alerts", "app_pages/alerts.py", "Alerts", "alerts_view"),
+    PageEntry("Alerts", "app_pages/geofences.py", "Geofences & watchlists", "geofences"),
     PageEntry("Supervise", "app_pages/coverage.py", "Coverage & health", "coverage"),
     PageEntry("Supervise", "app_pages/audit.py", "Audit log", "audit"),
     PageEntry("Administer", "app_pages/admin.py", "Users & retention", "users"),

@@ -1,0 +1,175 @@
+"""Real browser: an analyst logs in, draws a polygon on the Geofences page's map with the
+draw tool, saves it, and sees it listed and drawn, also after a reload; nothing is
+requested outside 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from tests.test_browser import SCREENSHOTS, _free_port, _is_local, _wait_healthy, browser
+from tracing import settings
+from tracing.alerts import list_fences
+from tracing.alerts.watchlist import add_watch
+from tracing.store import Store
+
+pytestmark = pytest.mark.browser
+__all__ = ["browser"]  # the Chromium fixture, shared with tests/test_browser.py
+
+ANALYST = "browser-analyst"
+PASSWORD = "draws fences in chromium"
+FENCE = "Drawn in the browser"
+STOLEN = "51A-999.99"
+CUSTOM_STROKE = "#e65100"  # app_pages._fence_map.CUSTOM_STYLE
+
+
+@pytest.fixture(scope="module")
+def fence_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped cameras, no fence yet, and an analyst account."""
+    from tracing import cameras
+    from tracing.access import users
+
+    path = tmp_path_factory.mktemp("fences_app") / "fences.duckdb"
+    with Store(path) as store:
+        store.replace_cameras(cameras.read_registry(settings.CAMERAS_DIR / "thuduc_cameras.csv"))
+        users.add_user(store, ANALYST, "analyst", by="tests", reason="browser test",
+                       password=PASSWORD)
+        camera = str(store_cameras(store)[0])
+        read = pd.DataFrame({"read_id": ["b1"], "plate": [STOLEN], "camera_id": [camera],
+                             "ts": [(datetime.now(UTC) - timedelta(minutes=5)).isoformat()],
+                             "confidence": [0.8]})
+        store.ingest(read)
+        add_watch(store, STOLEN, match_kind="exact", reason="reported stolen", priority=1,
+                  who=ANALYST)
+    return path
+
+
+def store_cameras(store: Store) -> list[str]:
+    with store.reader() as con:
+        return [r[0] for r in con.execute(
+            "SELECT id FROM cameras WHERE is_lpr ORDER BY id").fetchall()]
+
+
+@pytest.fixture(scope="module")
+def fence_app(fence_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    env = {**os.environ, "TRACING_DB": str(fence_db)}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+            cwd=settings.REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(url, process)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def log_in(page: Any, url: str) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_role("textbox", name="User name", exact=True).fill(ANALYST)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def open_geofences(page: Any, url: str) -> Any:
+    """Log in as the analyst, open the Geofences page; its map's frame once drawn."""
+    log_in(page, url)
+    page.get_by_role("link", name="Geofences & watchlists").click()
+    page.get_by_text("Geofences & watchlists", exact=True).first.wait_for(timeout=60_000)
+    return map_frame(page)
+
+
+def map_frame(page: Any) -> Any:
+    element = page.wait_for_selector("iframe[title*='streamlit_folium']", timeout=90_000)
+    frame = element.content_frame()
+    frame.wait_for_selector(".leaflet-draw-draw-polygon", timeout=60_000)
+    return frame
+
+
+def draw_square(page: Any, frame: Any) -> None:
+    """Pick the polygon tool and click four corners around the map's centre, then the first."""
+    frame.click(".leaflet-draw-draw-polygon")
+    box = page.locator("iframe[title*='streamlit_folium']").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    corners = [(x - 50, y - 40), (x + 50, y - 40), (x + 50, y + 40), (x - 50, y + 40)]
+    for cx, cy in [*corners, corners[0]]:
+        page.mouse.click(cx, cy)
+        page.wait_for_timeout(250)
+
+
+def custom_fences_drawn(frame: Any) -> int:
+    return int(frame.locator(f"path[stroke='{CUSTOM_STROKE}']").count())
+
+
+def test_draw_a_fence_save_it_and_see_it_after_reload(fence_app: str, browser: Any,
+                                                      fence_db: Path) -> None:
+    page = browser.new_page(viewport={"width": 1500, "height": 1300})
+    page.set_default_timeout(90_000)  # a loaded CI machine renders the map slowly
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    frame = open_geofences(page, fence_app)
+    assert custom_fences_drawn(frame) == 0
+    reason = page.get_by_role("textbox", name="Reason or case number for changes (audit log)")
+    reason.fill("case 2026-0412")
+    reason.press("Enter")
+    draw_square(page, frame)
+    page.get_by_text("Drawn: 1 polygon, 5 vertices.").wait_for(timeout=60_000)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "geofence_drawn.png"))
+    name = page.get_by_role("textbox", name="Name of the new fence", exact=True)
+    name.fill(FENCE)
+    name.press("Enter")
+    page.get_by_role("button", name="Save fence").click()
+    page.get_by_text(f"Fence '{FENCE}' saved").wait_for(timeout=60_000)
+    frame = map_frame(page)
+    frame.wait_for_selector(f"path[stroke='{CUSTOM_STROKE}']", timeout=60_000)
+    page.get_by_text(FENCE).first.wait_for()
+    page.screenshot(path=str(SCREENSHOTS / "geofence_saved.png"))
+
+    page.reload(wait_until="domcontentloaded")  # a new session: log in again
+    frame = open_geofences(page, fence_app)
+    frame.wait_for_selector(f"path[stroke='{CUSTOM_STROKE}']", timeout=60_000)
+    assert custom_fences_drawn(frame) == 1
+    assert page.locator("[data-testid='stDataFrame']").first.is_visible()
+    page.screenshot(path=str(SCREENSHOTS / "geofence_reloaded.png"))
+
+    with Store(fence_db) as store:
+        saved = {f.name: f for f in list_fences(store)}
+    assert saved[FENCE].created_by == ANALYST and saved[FENCE].kind == "custom"
+    assert len(saved[FENCE].geometry.exterior.coords) == 5
+    outside = sorted({url for url in requests if not _is_local(url)})
+    assert not outside, f"requests left 127.0.0.1: {outside[:5]}"
+
+
+def test_alerts_page_lists_an_alert_and_shows_its_evidence(fence_app: str,
+                                                           browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1500, "height": 1300})
+    page.set_default_timeout(90_000)
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    log_in(page, fence_app)
+    page.get_by_role("link", name="Alerts", exact=True).click()
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.wait_for()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + 52)  # the first row's selection cell
+    page.get_by_text(f"{STOLEN} · retroactive hit").first.wait_for()
+    page.wait_for_selector("iframe[title*='streamlit_folium']").content_frame() \
+        .wait_for_selector("path.alert-camera", state="attached")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "alerts.png"), full_page=True)
+    outside = sorted({url for url in requests if not _is_local(url)})
+    assert not outside, f"requests left 127.0.0.1: {outside[:5]}"
