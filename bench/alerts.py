@@ -58,7 +58,7 @@ from tracing.plates import compact_plate, normalize_plate
 from tracing.simulate import SimulationConfig, simulate
 from tracing.store import Spool, Store
 
-SECONDS, RATE, TRIPS, BURST, KILL_S = 30.0, 2000, 45_000, 20_000, 5.0
+SECONDS, RATE, TRIPS, BURST, KILL_S = 30.0, 2000, 55_000, 20_000, 5.0
 TICK_S = 0.1
 FENCES, EXACT, WILDCARD, FUZZY = 50, 700, 200, 100
 logger = logging.getLogger("bench.alerts")

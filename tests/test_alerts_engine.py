@@ -126,6 +126,8 @@ def test_batches_checkpoint_and_no_second_evaluation(store: Store) -> None:
     assert evaluated_until(store) == max(stored)
     again = AlertEngine(store)  # a restarted engine resumes from the checkpoint
     assert again.step().reads == 0 and len(_alerts(store)) == 3
+    store.ingest(reads(*[("30A-555.55", "C", 100 + i) for i in range(3)], prefix="big"))
+    assert engine.step().reads == 3  # one transaction larger than a batch stays whole
 
 
 def test_first_run_starts_after_stored_reads_and_retro_covers_them(tmp_path: Path) -> None:

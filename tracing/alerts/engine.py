@@ -107,10 +107,9 @@ class AlertEngine:
             since = self._checkpoint(con)
             if since is None:
                 return StepReport(seconds=time.perf_counter() - started)
-            upto, more = self._batch_end(con, since)
+            batch, upto, more = self._new_reads(con, since)
             if upto is None:
                 return StepReport(seconds=time.perf_counter() - started)
-            batch = self._new_reads(con, since, upto)
             self._refresh(con)
             rows = self._evaluate(con, batch)
             ids = insert_alerts(con, rows)
@@ -138,28 +137,28 @@ class AlertEngine:
             return "true", []
         return "ingested_at > ?", [_from_us(since)]
 
-    def _batch_end(self, con: duckdb.DuckDBPyConnection, since: int
-                   ) -> tuple[datetime | None, bool]:
-        """Last stamp of this batch (whole transactions, about max_batch_reads rows) and
+    def _new_reads(self, con: duckdb.DuckDBPyConnection, since: int
+                   ) -> tuple[pa.Table, datetime | None, bool]:
+        """The next batch: reads stored after ``since`` by whole transactions (about
+        max_batch_reads rows, more when one transaction is larger), its last stamp, and
         whether later reads remain."""
         where, params = self._after(since)
-        row = con.execute(f"""
-            WITH g AS (SELECT ingested_at, count(*) AS n FROM reads WHERE {where} GROUP BY 1),
-                 c AS (SELECT ingested_at, sum(n) OVER (ORDER BY ingested_at) AS total FROM g)
-            SELECT epoch_us(coalesce(max(ingested_at) FILTER (WHERE total <= ?),
-                                     min(ingested_at))),
-                   epoch_us(max(ingested_at))
-            FROM c""", [*params, self.config.max_batch_reads]).fetchone()  # noqa: S608
-        if row is None or row[0] is None:
-            return None, False
-        return _from_us(int(row[0])), row[0] != row[1]
-
-    def _new_reads(self, con: duckdb.DuckDBPyConnection, since: int,
-                   upto: datetime) -> pa.Table:
-        where, params = self._after(since)
-        return con.execute(
-            f"SELECT {_READ_COLUMNS} FROM reads WHERE {where} AND ingested_at <= ?",  # noqa: S608
-            [*params, upto]).to_arrow_table()
+        limit = self.config.max_batch_reads
+        table = con.execute(
+            f"SELECT {_READ_COLUMNS}, epoch_us(ingested_at) AS stamp FROM reads "  # noqa: S608
+            f"WHERE {where} ORDER BY ingested_at LIMIT ?", [*params, limit + 1]).to_arrow_table()
+        if table.num_rows == 0:
+            return table, None, False
+        stamps = table.column("stamp")
+        last = int(stamps[-1].as_py())
+        more = table.num_rows > limit
+        if more:  # the last transaction may be cut: leave it to the next step
+            whole = table.filter(pc.less(stamps, last))
+            table = whole if whole.num_rows else con.execute(
+                f"SELECT {_READ_COLUMNS}, epoch_us(ingested_at) AS stamp FROM reads "  # noqa: S608
+                "WHERE ingested_at = ?", [_from_us(last)]).to_arrow_table()
+            last = int(table.column("stamp")[-1].as_py())
+        return table, _from_us(last), more
 
     def _refresh(self, con: duckdb.DuckDBPyConnection) -> None:
         key = fingerprint(con)

@@ -13,15 +13,13 @@ import shapely
 from tracing.alerts.common import fetch
 
 _FINGERPRINT_SQL: Final = """
-SELECT (SELECT count(*) FROM cameras),
-       (SELECT sum(hash(id, lon, lat)) FROM cameras)::VARCHAR,
-       (SELECT count(*) FROM geofences),
-       (SELECT max(greatest(updated_at, coalesce(deleted_at, updated_at))) FROM geofences
-       )::VARCHAR,
-       (SELECT count(*) FROM watchlist),
-       (SELECT max(coalesce(removed_at, created_at)) FROM watchlist)::VARCHAR,
-       (SELECT min(expires_at) FROM watchlist WHERE removed_at IS NULL AND expires_at > now()
-       )::VARCHAR
+SELECT (SELECT list_value(count(*), sum(hash(id, lon, lat))) FROM cameras)::VARCHAR,
+       (SELECT list_value(count(*), max(epoch_us(updated_at)), max(epoch_us(deleted_at)))
+        FROM geofences)::VARCHAR,
+       (SELECT list_value(count(*), max(epoch_us(created_at)), max(epoch_us(removed_at)),
+                          min(epoch_us(expires_at)) FILTER (
+                              WHERE removed_at IS NULL AND expires_at > now()))
+        FROM watchlist)::VARCHAR
 """
 
 
