@@ -110,6 +110,29 @@ def draw_square(page: Any, frame: Any) -> None:
         page.wait_for_timeout(250)
 
 
+def move_a_corner(page: Any, fence: Any) -> None:
+    """Put the fence on the draw layer, drag one corner with the edit tool, save the shape."""
+    page.get_by_role("textbox", name="Reason or case number for changes (audit log)") \
+        .fill("case 2026-0412")
+    page.get_by_role("textbox", name="Reason or case number for changes (audit log)") \
+        .press("Enter")
+    page.get_by_role("button", name="Edit the shape on the map").click()
+    page.get_by_text(f"Editing the shape of #{fence.id}").wait_for()
+    frame = map_frame(page)
+    frame.click(".leaflet-draw-edit-edit")
+    corner = frame.locator(".leaflet-editing-icon").first.bounding_box()
+    x, y = corner["x"] + corner["width"] / 2, corner["y"] + corner["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - 30, y - 25, steps=6)
+    page.mouse.up()
+    frame.get_by_text("Save", exact=True).click()
+    page.get_by_text("Drawn: 1 polygon").wait_for()
+    page.screenshot(path=str(SCREENSHOTS / "geofence_edited.png"))
+    page.get_by_role("button", name="Save this shape").click()
+    page.get_by_text(f"Shape of #{fence.id} {fence.name} (custom) saved.").wait_for()
+
+
 def custom_fences_drawn(frame: Any) -> int:
     return int(frame.locator(f"path[stroke='{CUSTOM_STROKE}']").count())
 
@@ -150,6 +173,12 @@ def test_draw_a_fence_save_it_and_see_it_after_reload(fence_app: str, browser: A
         saved = {f.name: f for f in list_fences(store)}
     assert saved[FENCE].created_by == ANALYST and saved[FENCE].kind == "custom"
     assert len(saved[FENCE].geometry.exterior.coords) == 5
+
+    move_a_corner(page, saved[FENCE])
+    with Store(fence_db) as store:
+        edited = {f.name: f for f in list_fences(store)}[FENCE]
+    assert edited.geometry.bounds != saved[FENCE].geometry.bounds
+    assert edited.updated_by == ANALYST
     outside = sorted({url for url in requests if not _is_local(url)})
     assert not outside, f"requests left 127.0.0.1: {outside[:5]}"
 
