@@ -234,11 +234,12 @@ def gateway_fences(graph: nx.MultiDiGraph, outline: FenceGeometry, *,
                    radius_m: float = settings.GATEWAY_FENCE_RADIUS_M,
                    classes: Iterable[str] = settings.GATEWAY_FENCE_CLASSES,
                    ) -> list[tuple[str, FenceGeometry]]:
-    """One fence per road entering the city: a disc of ``radius_m`` around each inbound
+    """Fences where roads enter the city: a disc of ``radius_m`` around each inbound
     boundary crossing (:func:`tracing.boundaries.boundary_crossings`, the gateway roads of
-    :mod:`tracing.coverage` and the simulator) of a road in ``classes``; crossings of one road
-    closer than two radii share a fence. Named ``Gateway <road> (<side of the city>)``, with
-    a number where a road enters several times on one side."""
+    :mod:`tracing.coverage` and the simulator) of a road in ``classes``. Crossings closer
+    than the radius (carriageways of one road, roads meeting at one interchange) share a
+    fence, so a camera there raises one entry, not one per road. Named ``Gateway <roads>
+    (<side of the city>)``, numbered where names repeat."""
     from tracing.network import edges_frame  # osmnx: seconds to import, needed only here
 
     radius = _check_distance(radius_m, "gateway radius")
@@ -247,18 +248,17 @@ def gateway_fences(graph: nx.MultiDiGraph, outline: FenceGeometry, *,
     crossings = crossings[crossings["direction"] == "inbound"]
     keep = [any(h in wanted for h in _road_names(v)) for v in crossings["highway"]]
     crossings = crossings[np.asarray(keep, bool)].reset_index(drop=True)
-    points = gpd.GeoSeries(gpd.points_from_xy(crossings["crossing_lon"], crossings["crossing_lat"]),
-                           crs=settings.WGS84).to_crs(settings.METRIC_CRS)
+    points = list(gpd.GeoSeries(
+        gpd.points_from_xy(crossings["crossing_lon"], crossings["crossing_lat"]),
+        crs=settings.WGS84).to_crs(settings.METRIC_CRS))
     labels = [_road_label(row) for row in crossings.itertuples(index=False)]
     centre = _metric(outline.centroid)
     fences: list[tuple[str, FenceGeometry]] = []
-    for label in sorted(set(labels)):
-        rows = [i for i, name in enumerate(labels) if name == label]
-        for group in _clusters([points.iloc[i] for i in rows], 2 * radius):
-            discs = [points.iloc[rows[i]].buffer(radius, 32) for i in group]
-            disc = shapely.union_all(discs)
-            name = f"Gateway {label} ({_compass(disc.centroid, centre)})"
-            fences.append((name, _lonlat(disc)))
+    for group in _clusters(points, radius):
+        disc = shapely.union_all([points[i].buffer(radius, 32) for i in group])
+        roads = sorted({labels[i] for i in group})
+        named = " / ".join(roads[:3]) + (f" +{len(roads) - 3}" if len(roads) > 3 else "")
+        fences.append((f"Gateway {named} ({_compass(disc.centroid, centre)})", _lonlat(disc)))
     fences.sort(key=lambda item: (item[0], item[1].centroid.x, item[1].centroid.y))
     return _numbered(fences)
 
