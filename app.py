@@ -23,6 +23,8 @@ class PageEntry(NamedTuple):
     permission: str
 
 
+# Every page with the permission it needs (tracing.access.roles). No bare strings at the top
+# level of this script: Streamlit's "magic" would print them.
 PAGES = (
     PageEntry("City", "app_pages/city_map.py", "Map & cameras", "map"),
     PageEntry("Investigate", "app_pages/trace.py", "Trace a vehicle", "trace"),
@@ -33,7 +35,6 @@ PAGES = (
     PageEntry("Supervise", "app_pages/audit.py", "Audit log", "audit"),
     PageEntry("Administer", "app_pages/admin.py", "Users & retention", "users"),
 )
-"""Every page with the permission it needs (see tracing.access.roles)."""
 
 
 @st.cache_resource(show_spinner=False)
@@ -59,7 +60,7 @@ def navigation() -> dict[str, list[st.Page]]:
             sections.setdefault(entry.section, []).append(
                 st.Page(entry.script, title=entry.title, default=not sections))
     sections.setdefault("Account", []).append(
-        st.Page("app_pages/login.py", title="Account", default=not sections))
+        st.Page("app_pages/login.py", title="Account", url_path="account"))
     with st.sidebar:
         st.caption(f"Logged in as **{user.name}** ({user.role})")
         if st.button("Log out"):

@@ -54,14 +54,12 @@ def change_password_form(user: users.User, *, forced: bool) -> None:
         st.error(f"Password not changed: {exc}")
         return
     auth.login(changed)
-    st.session_state["password_changed"] = True
+    st.toast("Password changed.")
     st.rerun()
 
 
 def account(user: users.User) -> None:
     st.title("Account")
-    if st.session_state.pop("password_changed", False):
-        st.success("Password changed.")
     st.write(f"Logged in as **{user.name}**, role **{user.role}**. You may:")
     st.markdown("\n".join(f"- {PERMISSIONS[p]}" for p in PERMISSIONS
                           if p in ROLE_PERMISSIONS[user.role]))

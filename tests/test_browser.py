@@ -1,4 +1,5 @@
-"""Real browser: the app's map draws roads and cameras with no request leaving 127.0.0.1."""
+"""Real browser: log in, the app's map draws roads and cameras, every page opens, and no
+request leaves 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.apptest import TEST_PASSWORD, page_user
 from tracing import settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -43,6 +45,7 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float =
 
 @pytest.fixture(scope="module")
 def app_url(app_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    page_user(app_db, "admin")  # the account the test logs in with
     port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     env = {**os.environ, "TRACING_DB": str(app_db)}
@@ -86,6 +89,9 @@ def test_city_map_draws_offline(app_url: str, browser: object) -> None:
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_role("textbox", name="User name").fill("test-admin", timeout=90_000)
+    page.get_by_role("textbox", name="Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
     frame_element = page.wait_for_selector("iframe[title*='streamlit_folium']", timeout=90_000)
     frame = frame_element.content_frame()
     frame.wait_for_selector(".leaflet-container", timeout=60_000)
@@ -97,8 +103,11 @@ def test_city_map_draws_offline(app_url: str, browser: object) -> None:
     page.screenshot(path=str(SCREENSHOTS / "city_map.png"), full_page=False)
     assert roads > 1000, f"only {roads} vector paths drawn"
     assert lpr > 0 and others > 0
-    for path in ("search", "trace", "coverage"):  # every page, not only the map, stays offline
-        page.goto(f"{app_url}/{path}", wait_until="networkidle")
-        page.wait_for_selector("h1", timeout=60_000)
+    # every page, not only the map, stays offline (sidebar links keep the session)
+    for title in ("Find a vehicle", "Trace a vehicle", "Alerts", "Geofences & watchlists",
+                  "Coverage & health", "Audit log", "Users & retention"):
+        page.get_by_role("link", name=title).click()
+        page.get_by_role("heading", level=1).filter(has_text=title.split(" ")[0]).wait_for(
+            timeout=60_000)
     outside = sorted({url for url in requests if not _is_local(url)})
     assert not outside, f"requests left 127.0.0.1: {outside[:5]}"
