@@ -14,9 +14,9 @@ import pytest
 
 from tests.test_store_support import CAMERAS, T0, count, new_store, plate_read, reads_table
 from tracing.errors import PlateError, QueryError, RegistryError, StoreError
-from tracing.plates import compact_plate, normalize_plate
+from tracing.plates import compact_plate, normalize_plate, plate_columns
 from tracing.reads import READ_COLUMNS, PlateRead
-from tracing.store import IngestReport, Store, checks, schema
+from tracing.store import IngestReport, Store, schema
 
 
 @pytest.fixture
@@ -216,7 +216,7 @@ def test_compact_forms_match_the_scalar_function(start: int) -> None:
     canonical = ["51A-123.45", None, "59-X1 123.45", "TM-12-34", "51LD-123.45", None]
     values = pa.array(canonical, pa.string()).slice(start)
     expected = [None if v is None else compact_plate(v) for v in canonical[start:]]
-    assert checks._compact(values).to_pylist() == expected
+    assert plate_columns(values).compact.to_pylist() == expected
 
 
 def test_report_adds_up() -> None:
