@@ -103,15 +103,17 @@ def _regions(gray: Image) -> list[npt.NDArray[np.int32]]:
     return [np.asarray(c, np.int32) for c in contours]
 
 
-def find_plates(frame: Image, *, max_candidates: int = 12) -> list[Candidate]:
-    """Plate candidates in a BGR frame, largest first, overlapping ones merged."""
+def find_plates(frame: Image, *, max_candidates: int = 12,
+                max_share: float = MAX_PLATE_SHARE) -> list[Candidate]:
+    """Plate candidates in a BGR frame, largest first, overlapping ones merged.
+    ``max_share``: widest plate as a share of the frame width (1 for close-up photos)."""
     fw = frame.shape[1]
     gray = np.asarray(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), np.uint8)
     rects = []
     for contour in _regions(gray):
         (cx, cy), (rw, rh), angle = cv2.minAreaRect(contour)
         rect = ((float(cx), float(cy)), (float(rw), float(rh)), float(angle))
-        if max(rw, rh) < MIN_PLATE_WIDTH or max(rw, rh) > MAX_PLATE_SHARE * fw:
+        if max(rw, rh) < MIN_PLATE_WIDTH or max(rw, rh) > max_share * fw:
             continue
         if not _plate_shaped(rw, rh) or cv2.contourArea(contour) < MIN_FILL * rw * rh:
             continue

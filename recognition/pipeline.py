@@ -20,7 +20,13 @@ import numpy.typing as npt
 from recognition.colour import classify_colour
 from recognition.consensus import Observation, Track, Tracker
 from recognition.decode import ALLOWLIST, Reading, decode_plate, greedy_text
-from recognition.localise import Box, Candidate, find_plates, whole_image_candidate
+from recognition.localise import (
+    MAX_PLATE_SHARE,
+    Box,
+    Candidate,
+    find_plates,
+    whole_image_candidate,
+)
 from recognition.ocr import OcrEngine, load_reader
 from recognition.prepare import PreparedPlate, prepare_crop
 
@@ -91,7 +97,7 @@ class Recogniser:
     def detect(self, image: Image, *, still: bool = False) -> list[Detection]:
         """Plates in one BGR image. ``still``: a photo that may itself be a plate crop
         (taken whole when no plate is found inside it)."""
-        cands = find_plates(image)
+        cands = find_plates(image, max_share=1.0 if still else MAX_PLATE_SHARE)
         if still and not cands:
             whole = whole_image_candidate(image)
             cands = [whole] if whole is not None else []
