@@ -159,3 +159,16 @@ def test_demo_seed_watches_the_planted_car_and_alerts_on_its_gateway_entry(
                               ("watchlist", "r2", None)]
     again = seed_demo(store, graph, outline, planted)
     assert "0 gateway fences" in again and "0 alerts" in again and len(_alerts(store)) == 2
+
+
+def test_an_entry_stored_under_older_rules_is_skipped_not_fatal(
+        store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    with store.writer() as con:
+        con.execute("INSERT INTO watchlist (pattern, match_kind, reason, priority, created_by) "
+                    "VALUES ('5*', 'wildcard', 'too broad', 1, 'old')")
+    engine = _engine(store)
+    store.ingest(reads((PLATE, "A", 0)))
+    with caplog.at_level("ERROR", logger="tracing.alerts.engine"):
+        engine.step()
+    assert _alerts(store) == [("watchlist", "r0", None)]
+    assert "ignored" in caplog.text and "'5*'" in caplog.text

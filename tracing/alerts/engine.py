@@ -41,6 +41,7 @@ from tracing.alerts.fencemap import FenceMap, fingerprint, load_fence_map
 from tracing.alerts.matcher import Matcher
 from tracing.alerts.records import AlertKind, AlertRow, insert_alerts
 from tracing.alerts.watchlist import CHECKPOINT, WatchEntry, read_watches
+from tracing.errors import WatchlistError
 from tracing.search.clones import ClonePair, clone_pairs
 from tracing.search.reachability import Reachability
 from tracing.store import Store
@@ -164,10 +165,16 @@ class AlertEngine:
         key = fingerprint(con)
         if key == self._context.key:
             return
-        entries = read_watches(con)
-        self._context = _Context(
-            key, load_fence_map(con), {e.id: e for e in entries},
-            Matcher([(e.id, e.compiled) for e in entries], fuzzy_limit=self.config.fuzzy_limit))
+        entries, patterns = [], []
+        for entry in read_watches(con):
+            try:
+                patterns.append((entry.id, entry.compiled))
+            except WatchlistError as exc:  # stored by older rules: skip it, say so
+                logger.error("alert engine: watch entry %s ignored: %s", entry.id, exc)
+                continue
+            entries.append(entry)
+        self._context = _Context(key, load_fence_map(con), {e.id: e for e in entries},
+                                 Matcher(patterns, fuzzy_limit=self.config.fuzzy_limit))
         logger.info("alert engine: %s watch entries, %s fences", len(entries),
                     len(self._context.fences.names))
 
