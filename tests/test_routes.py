@@ -104,6 +104,9 @@ def test_best_path_and_alternatives_with_probabilities(graph: nx.MultiDiGraph,
     best = leg.candidates[0]
     assert best.times[0] < leg.start.ts < best.times[1]
     assert best.times[-2] < leg.end.ts < best.times[-1]
+    # free-flow times from camera A's point scaled by observed / free-flow = 140 / 120
+    assert [(t - leg.start.ts).total_seconds() for t in best.times] == pytest.approx(
+        [s * 140 / 120 for s in (-10, 10, 60, 110, 130)], abs=1e-6)
     assert list(best.geometry.coords) == [(graph.nodes[n]["x"], graph.nodes[n]["y"])
                                           for n in (1, *FAST, 8)]
     assert leg.flags == ()

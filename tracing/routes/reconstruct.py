@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import networkx as nx
 import numpy as np
@@ -141,7 +141,8 @@ def node_times(cache: PathCache, path: PairPath, depart: datetime, observed_s: f
     tt = cache.edge_tt[path.edges]
     cumulative = np.concatenate([[0.0], np.cumsum(tt)]) - path.start_position * tt[0]
     scale = observed_s / path.free_flow_s if path.free_flow_s > 0 else 1.0
-    return tuple(depart + timedelta(seconds=s) for s in (cumulative * scale).tolist())
+    offsets = np.rint(cumulative * scale * 1e6).astype("timedelta64[us]").tolist()
+    return tuple(map(depart.__add__, offsets))
 
 
 def path_geometry(cache: PathCache, edges: Sequence[int] | np.ndarray) -> shapely.LineString:
