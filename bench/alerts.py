@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -238,8 +239,8 @@ def main() -> int:
                 process.send_signal(signal.SIGTERM)
                 process.wait(60)
     p50, p99 = np.percentile(latency, [50, 99]) if len(latency) else (float("nan"),) * 2
-    logger.info("work folder %s; %s alerts in all, %s in the main phase", work, alerts,
-                len(latency))
+    logger.info("%s alerts in all, %s in the main phase", alerts, len(latency))
+    shutil.rmtree(work)
     print(f"RESULT alerts reads_per_s={reads_per_s:.0f} p50_ms={p50:.0f} p99_ms={p99:.0f} "
           f"lost_reads={lost} duplicate_alerts={duplicates} "
           f"max_reads_per_s={BURST / drain_s:.0f} alerts={alerts} "
