@@ -57,7 +57,7 @@ def evidence(alert: pd.Series) -> None:
                         if pd.notna(alert["pattern"]) else ""),
         "Read id": alert["read_id"],
     }
-    left.table(pd.DataFrame({"": list(rows.values())}, index=list(rows)))
+    left.table(pd.DataFrame({"Evidence": list(rows.values())}, index=list(rows)))
     if pd.notna(alert["detail"]) and alert["detail"]:
         left.caption(f"Why: {alert['detail']}")
     image = crop_path(alert["crop_ref"])

@@ -72,7 +72,7 @@ def alert_list(statuses: list[str], kinds: list[str], since: datetime | None) ->
         alerts = alerts[alerts["kind"].isin(kinds)]
     alerts = alerts.reset_index(drop=True)
     new = int((alerts["status"] == "new").sum())
-    st.caption(f"{len(alerts)} alerts ({new} new) · updated "
+    st.caption(f"{len(alerts)} alert{'' if len(alerts) == 1 else 's'} ({new} new) · updated "
                f"{datetime.now(_alert_evidence.LOCAL):%H:%M:%S} · newest first"
                + (f" · showing the newest {LIST_LIMIT}" if len(alerts) == LIST_LIMIT else ""))
     if alerts.empty:

@@ -119,8 +119,8 @@ def create_other_ways(who: str) -> None:
                                                gf.fence_from_geojson(source), who=who)))
     with wards:
         chosen = st.multiselect("Wards", resources.wards()["ward"].tolist(), key="ward_pick")
-        name = st.text_input("Fence name", key="ward_name",
-                             value=", ".join(chosen) if len(chosen) < 4 else "")
+        name = st.text_input("Fence name (empty: the wards' names)", key="ward_name").strip() \
+            or ", ".join(chosen)
         if st.button("Create fence from wards", key="create_wards"):
             finish(act(f"Fence {name.strip()!r} saved (#{{result}}).", "geofence.create",
                        {"name": name, "wards": chosen},
@@ -145,7 +145,8 @@ def create_other_ways(who: str) -> None:
                                 placeholder="Type to find a named road")
         width = b.number_input("Width each side (m)", min_value=5.0, value=40.0, step=5.0,
                                key="road_width")
-        name = st.text_input("Fence name", key="road_name", value=road_name or "")
+        name = st.text_input("Fence name (empty: the road's name)",
+                             key="road_name").strip() or (road_name or "")
         if st.button("Create fence along the road", key="create_road"):
             finish(act(f"Fence {name.strip()!r} saved (#{{result}}).", "geofence.create",
                        {"name": name, "road": road_name, "width_m": width},

@@ -86,6 +86,29 @@ def test_geojson_and_ward_fences_are_saved_and_audited(page: AppTest, db: Path) 
     assert audited(db) == ["geofence.create", "geofence.create"]
 
 
+def test_point_road_and_gateway_fences(page: AppTest, db: Path) -> None:
+    give_reason(page)
+    page.text_input(key="point_name").input("Around the market")
+    page.number_input(key="point_radius").set_value(250.0)
+    page.button(key="create_point").click().run()
+    assert not page.error, [e.value for e in page.error]
+    road = page.selectbox(key="road_pick")
+    road.select("Võ Văn Ngân").run()
+    page.button(key="create_road").click().run()
+    assert not page.error, [e.value for e in page.error]
+    page.button(key="create_gateways").click().run()
+    assert not page.error, [e.value for e in page.error]
+    made = fences(db)
+    gateways = [f for f in made.values() if f.kind == "gateway"]
+    assert gateways and all(f.name.startswith("Gateway ") for f in gateways)
+    assert made["Around the market"].kind == "custom"
+    assert made["Võ Văn Ngân"].geometry.area > 0
+    page.button(key="create_gateways").click().run()
+    assert any("0 gateway fences created" in s.value for s in page.success)
+    assert audited(db) == ["geofence.create", "geofence.create", "geofence.gateways",
+                           "geofence.gateways"]
+
+
 def test_bad_geojson_is_refused_in_words_and_loses_nothing(page: AppTest, db: Path) -> None:
     give_reason(page)
     page.text_input(key="geojson_name").input("Line")
