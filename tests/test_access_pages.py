@@ -17,7 +17,8 @@ from tracing.store import Store
 PAGES = {"app_pages/city_map.py": "map", "app_pages/trace.py": "trace",
          "app_pages/search.py": "search", "app_pages/coverage.py": "coverage",
          "app_pages/audit.py": "audit", "app_pages/admin.py": "users",
-         "app_pages/alerts.py": "alerts_view", "app_pages/geofences.py": "geofences"}
+         "app_pages/alerts.py": "alerts_view", "app_pages/geofences.py": "geofences",
+         "app_pages/recognise.py": "recognise"}
 """Every page of the navigation and the permission it needs."""
 
 
@@ -176,3 +177,24 @@ def test_admin_adds_a_user_with_a_one_time_password(fresh_db: Path,
         added = audit.entries(store, action="users.add", who="test-admin")
     assert list(added["reason"]) == ["ticket 42"]
     assert secret not in added.to_csv()
+
+
+def test_no_page_shows_the_webhook_token(no_cameras_db: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "tok-7f3a-never-shown"
+    monkeypatch.setattr(settings, "WEBHOOK_TOKEN", secret)
+    monkeypatch.setenv("TRACING_ALERT_WEBHOOK_TOKEN", secret)
+    for script in PAGES:
+        at = open_page(script, no_cameras_db, monkeypatch)
+        rendered = page_text(at)
+        assert at.title[0].value in rendered and secret not in rendered, script
+
+
+def page_text(at: AppTest) -> str:
+    """Every text a user can read on the page (values of text elements, tables, inputs)."""
+    parts = [str(element.value) for kind in (
+        "title", "header", "subheader", "markdown", "caption", "text", "code", "error",
+        "warning", "info", "success", "metric", "text_input", "text_area", "selectbox")
+        for element in getattr(at, kind)]
+    parts += [frame.value.to_csv() for frame in at.dataframe]
+    return "\n".join(parts)
