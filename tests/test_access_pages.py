@@ -3,14 +3,15 @@ the forced password change, role-aware navigation, the audit and admin pages."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import SESSION_KEY, TEST_PASSWORD, open_page, page_user
+from tests.apptest import ROOT, SESSION_KEY, TEST_PASSWORD, open_page, page_user
 from tracing import settings
-from tracing.access import audit, users
+from tracing.access import audit, sessions, users
 from tracing.access.roles import ROLES, allowed
 from tracing.store import Store
 
@@ -198,3 +199,14 @@ def page_text(at: AppTest) -> str:
         for element in getattr(at, kind)]
     parts += [frame.value.to_csv() for frame in at.dataframe]
     return "\n".join(parts)
+
+
+def test_an_expired_session_asks_to_log_in_again(app_db: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACING_DB", str(app_db))
+    idle = datetime.now(UTC) - timedelta(minutes=settings.SESSION_IDLE_MINUTES + 1)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state[SESSION_KEY] = sessions.Session(page_user(app_db, "admin"), idle, idle)
+    at.run()
+    assert at.title[0].value == "Log in"
+    assert [i.value for i in at.info] == ["Your session ended; please log in again."]
