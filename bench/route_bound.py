@@ -1,8 +1,8 @@
 """How much of the naive fastest path's error can any reconstruction remove? An estimate.
 
-Run from the repository root: ``python bench/route_bound.py [--seed 2] [--trips 1500]``.
-It simulates a day (regime ``default`` of bench/route.py), reconstructs every plate as the
-benchmark does, and compares, on the same legs, length-weighted edge F1 of:
+Run from the repository root: ``python bench/route_bound.py [--regime default] [--seed 2]
+[--trips 1500]``. It simulates a day of a regime of bench/route.py, reconstructs every plate
+as the benchmark does, and compares, on the same legs, length-weighted edge F1 of:
 
 - ``naive``: networkx fastest path; ``engine``: our best candidate;
 - ``oracle_top3``: the best of our 3 candidates (knowing the truth: a ceiling of any rule
@@ -157,6 +157,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--regime", choices=sorted(bench.REGIMES), default="default")
     parser.add_argument("--seed", type=int, default=2)
     parser.add_argument("--trips", type=int, default=1500)
     parser.add_argument("--per-type", type=int, default=10,
@@ -166,7 +167,7 @@ def main() -> int:
     began = time.perf_counter()
     graph: nx.MultiDiGraph = network.load_network()
     bench.load_lengths(graph)
-    share, detection, _ = bench.REGIMES["default"]
+    share, detection, _ = bench.REGIMES[args.regime]
     registry = bench.registry_for(share)
     cache = build_path_cache(graph, registry)
     data = bench.run_sim(graph, registry, seed=args.seed, detection=detection, trips=args.trips)
@@ -194,7 +195,8 @@ def main() -> int:
         rows.append(row)
     results = summarise(rows)
     results["bound_s"] = time.perf_counter() - began
-    print("BOUND route " + " ".join(f"{k}={v:.3f}" for k, v in results.items()))
+    print(f"BOUND route regime={args.regime} "
+          + " ".join(f"{k}={v:.3f}" for k, v in results.items()))
     return 0
 
 
