@@ -49,6 +49,7 @@ def fence_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         store.ingest(read)
         add_watch(store, STOLEN, match_kind="exact", reason="reported stolen", priority=1,
                   who=ANALYST)
+        store.ingest(read.assign(read_id="b2", plate="51A-888.88"))
     return path
 
 
@@ -183,8 +184,8 @@ def test_draw_a_fence_save_it_and_see_it_after_reload(fence_app: str, browser: A
     assert not outside, f"requests left 127.0.0.1: {outside[:5]}"
 
 
-def test_alerts_page_lists_an_alert_and_shows_its_evidence(fence_app: str,
-                                                           browser: Any) -> None:
+def test_alerts_page_shows_an_alert_and_refreshes_by_itself(fence_app: str, browser: Any,
+                                                            fence_db: Path) -> None:
     page = browser.new_page(viewport={"width": 1500, "height": 1300})
     page.set_default_timeout(90_000)
     requests: list[str] = []
@@ -200,5 +201,11 @@ def test_alerts_page_lists_an_alert_and_shows_its_evidence(fence_app: str,
         .wait_for_selector("path.alert-camera", state="attached")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "alerts.png"), full_page=True)
+    page.get_by_text("1 alert (1 new)").wait_for()
+    with Store(fence_db) as store:  # a new alert arrives while the page is open
+        add_watch(store, "51A-888.88", match_kind="exact", reason="late entry", priority=2,
+                  who=ANALYST)
+    page.get_by_text("2 alerts (2 new)").wait_for(timeout=30_000)  # live refresh, no click
+    page.get_by_text(f"{STOLEN} · retroactive hit").first.wait_for()
     outside = sorted({url for url in requests if not _is_local(url)})
     assert not outside, f"requests left 127.0.0.1: {outside[:5]}"
