@@ -78,7 +78,8 @@ def _editable_layer(geometry: shapely.Geometry) -> folium.FeatureGroup:
 
 
 def fence_map(fences_geojson: str, *, editing: shapely.Geometry | None = None) -> folium.Map:
-    """The map: wards, main roads, fences by kind, the draw tool (and a fence to edit)."""
+    """The map: wards, main roads, fences by kind, the draw tool; a fence to edit is on the
+    draw layer and the map is zoomed to it (else to the city)."""
     fmap = maps.base_map(zoom=12)
     maps.add_wards(fmap, resources.wards())
     maps.add_roads(fmap, context_roads())
@@ -91,8 +92,8 @@ def fence_map(fences_geojson: str, *, editing: shapely.Geometry | None = None) -
                         edit_options={"poly": {"allowIntersection": False}},
                         show_geometry_on_click=False).add_to(fmap)
     maps.finish(fmap)
-    west, south, east, north = resources.outline().bounds
-    fmap.fit_bounds([[south, west], [north, east]])
+    west, south, east, north = (resources.outline() if editing is None else editing).bounds
+    fmap.fit_bounds([[south, west], [north, east]], padding=(40, 40))
     return fmap
 
 
