@@ -3,6 +3,7 @@ stays consistent and the purge is audited."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -118,3 +119,17 @@ def test_symlinks_out_of_the_folder_are_refused(tmp_path: Path) -> None:
     assert contained(tmp_path / "crops", "day/a.jpg") == tmp_path / "crops" / "day" / "a.jpg"
     with pytest.raises(AccessError, match="leaves"):
         contained(tmp_path / "crops", "link/secret.txt")
+
+
+def test_scheduled_purge_runs_until_stopped(store: Store, tmp_path: Path) -> None:
+    class OneTurn(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            assert timeout == 24 * 3600
+            self.set()
+            return True
+
+    assert retention.purge_every(store, 24, OneTurn(), crops_dir=tmp_path / "crops") == 1
+    assert stored(store) == []  # every read is months older than the 30 days kept
+    assert audit.entries(store, action="retention.purge")["who"].tolist() == [retention.SYSTEM]
+    with pytest.raises(RetentionError, match="interval"):
+        retention.purge_every(store, 0, threading.Event())

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 from pathlib import Path
 from typing import Any, Final
 
@@ -52,8 +54,14 @@ def retention_command(args: argparse.Namespace) -> str:
     from tracing.store import Store
 
     with Store(args.db) as store:
-        return str(retention.purge(store, reason=args.reason, crops_dir=args.crops,
-                                   dry_run=args.dry_run, who=CLI))
+        if args.every_hours is None:
+            return str(retention.purge(store, reason=args.reason, crops_dir=args.crops,
+                                       dry_run=args.dry_run, who=CLI))
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        runs = retention.purge_every(store, args.every_hours, stop, crops_dir=args.crops)
+        return f"retention schedule stopped after {runs} purge(s)"
 
 
 def add_access_commands(commands: Any) -> None:
@@ -78,7 +86,10 @@ def add_access_commands(commands: Any) -> None:
     sub.set_defaults(handler=retention_command)
     purge = sub.add_subparsers(dest="action", required=True).add_parser(
         "purge", help="delete reads and crops older than the retention period")
-    purge.add_argument("--dry-run", action="store_true", help="only count what would go")
+    when = purge.add_mutually_exclusive_group()
+    when.add_argument("--dry-run", action="store_true", help="only count what would go")
+    when.add_argument("--every-hours", type=float, default=None,
+                      help="keep running: purge now and every N hours until SIGINT/SIGTERM")
     purge.add_argument("--reason", default="scheduled retention purge")
     purge.add_argument("--crops", default=settings.CROPS_DIR, type=Path,
                        help="crop image folder (default %(default)s)")

@@ -11,14 +11,16 @@ one transaction with its audit entry, so the store is never half purged:
   read_id is *forgotten*, so ``read_keys`` always describes exactly the stored reads.
   Ingesting an old file again re-adds its reads; the next purge removes them again.
 
-Run it on demand (Admin page, ``python -m tracing retention purge``) and on a schedule,
-e.g. daily from cron: ``15 3 * * * cd /srv/tracing && .venv/bin/python -m tracing
-retention purge``.
+Run it on demand (Admin page, ``python -m tracing retention purge``) and on a schedule:
+``python -m tracing retention purge --every-hours 24`` keeps running (:func:`purge_every`),
+or daily from cron: ``15 3 * * * cd /srv/tracing && .venv/bin/python -m tracing retention
+purge``.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +32,7 @@ import pyarrow as pa
 from tracing import settings
 from tracing.access import audit
 from tracing.access.paths import contained
-from tracing.errors import AccessError, RetentionError
+from tracing.errors import AccessError, RetentionError, TracingError
 from tracing.store import Store, schema
 
 logger = logging.getLogger(__name__)
@@ -205,3 +207,20 @@ def _delete_files(refs: list[str], crops_dir: Path) -> int:
         except OSError as exc:
             logger.warning("retention: cannot delete crop %s: %s", path, exc)
     return removed
+
+
+def purge_every(store: Store, hours: float, stop: threading.Event, *,
+                crops_dir: Path = settings.CROPS_DIR) -> int:
+    """Purge now and then every ``hours`` until ``stop`` is set; return the purges run.
+    A failed purge is logged and retried at the next turn."""
+    if not 0 < hours <= 24 * 7:
+        raise RetentionError(f"purge interval must be in (0, 168] hours, got {hours!r}")
+    runs = 0
+    while not stop.is_set():
+        try:
+            purge(store, crops_dir=crops_dir)
+            runs += 1
+        except TracingError as exc:
+            logger.error("retention: purge failed, retrying in %s h: %s", hours, exc)
+        stop.wait(hours * 3600)
+    return runs
