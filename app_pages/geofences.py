@@ -33,11 +33,15 @@ def act(done: str, action: str, params: dict[str, object], work: Callable[[], ob
         return False
     try:
         result = work()
-        auth.log(action, params, reason)
     except TracingError as exc:
         st.error(str(exc))
         return False
-    st.session_state["fence_done"] = done.replace("{result}", str(result))
+    message = done.replace("{result}", str(result))
+    try:
+        auth.log(action, params, reason)
+    except TracingError as exc:
+        message += f" It could not be written to the audit log: {exc}"
+    st.session_state["fence_done"] = message
     return True
 
 
