@@ -38,7 +38,7 @@ def test_plate_order_sorts_by_plate_then_time(rows: list[tuple[str, int]],
     ts = pa.chunked_array([pa.array([t for _, t in rows], pa.int64()).cast(
         pa.timestamp("us", tz="UTC"))])
     chosen = np.array(sorted(data.draw(st.sets(st.integers(0, len(rows) - 1), min_size=1))))
-    order = ingest._plate_order(plates, ts, chosen)
+    order = chosen[ingest._plate_order(plates, ts, chosen)]
     assert sorted(order.tolist()) == chosen.tolist()
     ordered = [(rows[i][0][:8], rows[i][1]) for i in order]  # 8-byte prefix, as zone maps
     assert ordered == sorted(ordered)
@@ -124,3 +124,15 @@ def test_big_mixed_batch_stores_each_valid_row_once_in_plate_order(store: Store)
     keys = list(zip(stored.column("plate").to_pylist(),
                     pc.cast(stored.column("ts"), pa.int64()).to_pylist(), strict=True))
     assert keys == sorted(keys)
+
+
+def test_a_key_stored_twice_still_finds_duplicates_and_conflicts(store: Store) -> None:
+    batch = _batch(600, prefix="c", seed=4)
+    assert store.ingest(batch).inserted == 600
+    with store.writer() as con:  # as if each read_id's key collided with another's
+        con.execute("INSERT INTO read_keys SELECT rid_key, content_key + 1 FROM read_keys")
+    changed = batch.set_column(4, "confidence", pa.array([0.55] * 600))
+    report = store.ingest(pa.concat_tables([batch.slice(300), changed.slice(0, 300)]))
+    assert (report.inserted, report.duplicates, report.rejected) == (0, 300, 300)
+    assert report.reasons == {"read_id already stored with different content": 300}
+    assert store.count_reads() == 600

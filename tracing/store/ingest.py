@@ -22,11 +22,11 @@ plate order is one ``sort`` of keys that carry the row position in their low bit
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import Final, ParamSpec, TypeVar
 
 import duckdb
 import numpy as np
@@ -57,8 +57,24 @@ _FEW_KEYS: Final = 512
 """Up to this many valid rows, stored keys are looked up with an IN list (zone maps)
 rather than a join, and appended unsorted (they land in one row group anyway)."""
 
+_THREADED_ROWS: Final = 50_000
+"""From this many rows on, numpy and Arrow work runs beside DuckDB's in a second thread;
+below, handing work between threads costs more than it saves (on a busy machine each
+handoff may wait for a CPU)."""
+
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class _Inline(Executor):
+    """An executor that runs each task at once in the calling thread."""
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future: Future[T] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +113,16 @@ def ingest_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, *,
                  source: str | None) -> IngestReport:
     """Store a batch prepared by :func:`tracing.store.sources.prepare` (in con's transaction).
 
-    Its ``_rn`` column numbers the rows from 0, so a row number is also a position. Numpy
-    and Arrow work runs in a second thread while DuckDB works (both release the GIL): plate
-    normalisation beside parsing and key hashing, the plate order beside the duplicate
-    check, the key order beside the insert.
+    Its ``_rn`` column numbers the rows from 0, so a row number is also a position. In a
+    big batch numpy and Arrow work runs in a second thread while DuckDB works (both release
+    the GIL): plate normalisation beside parsing and key hashing, the plate order beside
+    the duplicate check, the key order beside the insert.
     """
     if batch.num_rows == 0:
         return IngestReport()
     try:
-        with ThreadPoolExecutor(1) as pool:
+        threaded = batch.num_rows >= _THREADED_ROWS
+        with ThreadPoolExecutor(1) if threaded else _Inline() as pool:
             plates = pool.submit(plate_columns, batch.column("plate_raw"))
             cameras = con.execute("SELECT DISTINCT id FROM cameras").to_arrow_table().column(0)
             parsed = checks.parse(con, batch)
@@ -114,8 +131,9 @@ def ingest_batch(con: duckdb.DuckDBPyConnection, batch: pa.Table, *,
             keys = _keys(checked, hashed)
             ordered = pool.submit(_ordered, checked, keys.rows)
             outcome = _outcome(con, checked, keys)
-            kept = np.ones(len(keys.rows), np.bool_)
-            kept[np.searchsorted(keys.rows, outcome.column("_rn").to_numpy())] = False
+            dropped = np.zeros(batch.num_rows, np.bool_)
+            dropped[outcome.column("_rn").to_numpy()] = True
+            kept = ~dropped[keys.rows]
             inserted = _insert(con, pool, ordered.result(), keys, kept, source)
         rejected = _rejected(checked, outcome)
         _store_rejects(con, batch, rejected, source)
@@ -178,12 +196,21 @@ def _repeated(rid: Ints) -> bool:
 
 
 def _hits_joined(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """(_rn, same content) of valid rows whose key is in ``read_keys`` (a join)."""
-    return con.execute("""
-        SELECT s._rn, bool_or(k.content_key = s.content_key) AS same
+    """(_rn, same content) of valid rows whose key is in ``read_keys`` (a join). A key
+    stored twice (a hash collision) gives two matches: merged here, cheaper than a GROUP
+    BY in the join."""
+    hits = con.execute("""
+        SELECT s._rn, k.content_key = s.content_key AS same
         FROM _keys s JOIN read_keys k ON k.rid_key = s.rid_key
-        GROUP BY s._rn
     """).to_arrow_table()
+    rows = _numbers(hits.column("_rn"))
+    if not _repeated(rows):
+        return hits
+    by_row = np.argsort(rows, kind="stable")
+    rows = rows[by_row]
+    same = np.asarray(hits.column("same").to_numpy(), np.bool_)[by_row]
+    first = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+    return pa.table({"_rn": rows[first], "same": np.logical_or.reduceat(same, first)})
 
 
 def _hits(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
@@ -236,20 +263,22 @@ def _confirmed(con: duckdb.DuckDBPyConnection, checked: pa.Table,
 
 
 def _ordered(checked: pa.Table, rows: Ints) -> tuple[Ints, pa.Table]:
-    """``rows`` in (plate, ts) order and the columns to insert, in that order."""
+    """The (plate, ts) order of ``rows`` (positions in it) and the columns to insert in
+    that order."""
     order = _plate_order(checked.column("plate"), checked.column("ts"), rows)
-    return order, pa.table({name: _take(checked.column(name), order) for name in _INSERTED})
+    return order, pa.table({name: _take(checked.column(name), rows[order])
+                            for name in _INSERTED})
 
 
-def _insert(con: duckdb.DuckDBPyConnection, pool: ThreadPoolExecutor,
+def _insert(con: duckdb.DuckDBPyConnection, pool: Executor,
             ordered: tuple[Ints, pa.Table], keys: _Keys, kept: Bools,
             source: str | None) -> int:
     """Append the kept rows to ``reads`` in :func:`_ordered` order, and their keys; return
     the count. ``ordered`` covers every valid row: duplicates (rare) are dropped here."""
     order, table = ordered
     if not kept.all():
-        table = pa.table({name: _take(table.column(name), np.flatnonzero(
-            kept[np.searchsorted(keys.rows, order)])) for name in _INSERTED})
+        still = np.flatnonzero(kept[order])
+        table = pa.table({name: _take(table.column(name), still) for name in _INSERTED})
     if not table.num_rows:
         return 0
     rid, content = keys.rid[kept], keys.content[kept]
@@ -310,9 +339,9 @@ _SORT_CODE[np.frombuffer(b" -.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", np.uint8)] 
 
 
 def _plate_order(plates: pa.ChunkedArray, ts: pa.ChunkedArray, rows: Ints) -> Ints:
-    """``rows`` ordered by plate, then time: one sort of 64-bit keys made of the plate's
-    first characters (6 bits each; 7–8 fit beside the position, as fine as DuckDB's zone
-    maps, which compare 8-byte prefixes) over the row's time rank."""
+    """Positions in ``rows`` ordering them by plate, then time: one sort of 64-bit keys
+    made of the plate's first characters (6 bits each; 7–8 fit beside the position, as
+    fine as DuckDB's zone maps, which compare 8-byte prefixes) over the row's time rank."""
     times = _times(ts, rows)
     if len(times) < 2 or bool((times[1:] >= times[:-1]).all()):
         rank = np.arange(len(rows), dtype=np.uint64)
@@ -323,7 +352,7 @@ def _plate_order(plates: pa.ChunkedArray, ts: pa.ChunkedArray, rows: Ints) -> In
     key = _prefix_code(_flat(plates), rows, min(8, (64 - bits) // 6)) << np.uint64(bits)
     ordered = np.sort(key | rank) & np.uint64((1 << bits) - 1)
     by_time = np.empty(len(rows), np.int64)
-    by_time[rank.astype(np.int64)] = rows
+    by_time[rank.astype(np.int64)] = np.arange(len(rows))
     return by_time[ordered.astype(np.int64)]
 
 
