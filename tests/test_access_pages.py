@@ -210,3 +210,11 @@ def test_an_expired_session_asks_to_log_in_again(app_db: Path,
     at.run()
     assert at.title[0].value == "Log in"
     assert [i.value for i in at.info] == ["Your session ended; please log in again."]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_admins_may_replace_the_registry(no_cameras_db: Path,
+                                              monkeypatch: pytest.MonkeyPatch, role: str) -> None:
+    at = open_page("app_pages/city_map.py", no_cameras_db, monkeypatch, role=role)
+    offered = any(e.label.startswith("Load a camera registry") for e in at.expander)
+    assert offered == allowed(role, "registry") == (role == "admin")
