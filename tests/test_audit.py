@@ -80,9 +80,13 @@ def test_entries_filter_by_user_action_and_plate(store: Store) -> None:
     assert len(audit.entries(store, action="search")) == 5
     assert list(audit.entries(store, plate="59X112345")["who"]) == ["bob"]
     assert list(audit.entries(store, plate="51a12342")["reason"]) == ["case 2"]
+    audit.record(store, who="cy", action="search", params={"query": "59x112345"},
+                 reason="case 10")
+    assert list(audit.entries(store, plate="59-X1 123.45")["who"]) == ["cy", "bob"]
+    assert audit.entries(store, plate="x" * 30).empty
     assert audit.entries(store, plate="'; DROP TABLE audit_log; --").empty
     frame = audit.entries(store)
-    assert list(frame["id"]) == [6, 5, 4, 3, 2, 1]
+    assert list(frame["id"]) == [7, 6, 5, 4, 3, 2, 1]
     assert str(frame["logged_at"].dt.tz) == "Asia/Ho_Chi_Minh"
-    assert audit.entries_csv(frame).count("\n") == 7
-    assert audit.known_values(store) == (["ann", "bob"], ["search", "trace"])
+    assert audit.entries_csv(frame).count("\n") == 8
+    assert audit.known_values(store) == (["ann", "bob", "cy"], ["search", "trace"])

@@ -27,7 +27,7 @@ import pandas as pd
 
 from tracing import settings
 from tracing.errors import AuditError, PlateError, QueryError
-from tracing.plates import normalize_plate
+from tracing.plates import compact_plate, normalize_plate
 from tracing.store import Store
 
 GENESIS: Final = "0" * 64
@@ -184,7 +184,8 @@ def entries(store: Store, *, who: str | None = None, action: str | None = None,
             plate: str | None = None, start: datetime | None = None,
             end: datetime | None = None, limit: int = 10_000) -> pd.DataFrame:
     """Audit entries, newest first, filtered by user, action, a plate in the parameters
-    (any spelling) and a time range [start, end); ``logged_at`` in local time."""
+    (as typed, normalised or compact: ``51a12345`` finds ``51A-123.45``) and a time range
+    [start, end); ``logged_at`` in local time."""
     sql = ["SELECT id, logged_at, who, action, reason, params, entry_hash FROM audit_log "
            "WHERE true"]
     args: list[object] = []
@@ -195,12 +196,9 @@ def entries(store: Store, *, who: str | None = None, action: str | None = None,
         sql.append("AND action = ?")
         args.append(action)
     if plate and plate.strip():
-        try:
-            needle = normalize_plate(plate)
-        except PlateError:
-            needle = plate.strip()
-        sql.append("AND contains(params, ?)")
-        args.append(needle)
+        sql.append("AND (contains(upper(params), ?) OR contains(upper(params), ?) OR "
+                   "contains(upper(params), ?))")
+        args += _plate_needles(plate)
     for bound, clause in ((start, "AND logged_at >= ?"), (end, "AND logged_at < ?")):
         if bound is not None:
             if bound.tzinfo is None:
@@ -213,6 +211,15 @@ def entries(store: Store, *, who: str | None = None, action: str | None = None,
         frame = pd.DataFrame(con.execute(" ".join(sql), args).to_arrow_table().to_pandas())
     frame["logged_at"] = frame["logged_at"].dt.tz_convert(settings.LOCAL_TZ)
     return frame
+
+
+def _plate_needles(plate: str) -> list[str]:
+    """Three upper-case spellings to look for: as typed, normalised and compact."""
+    typed = plate.strip().upper()
+    try:
+        return [typed, normalize_plate(plate), compact_plate(plate)]
+    except PlateError:
+        return [typed] * 3
 
 
 def entries_csv(frame: pd.DataFrame) -> str:
