@@ -35,6 +35,9 @@ __all__ = ["Detection", "Frame", "Recogniser"]
 log = logging.getLogger(__name__)
 Image = npt.NDArray[np.uint8]
 
+RETRY_WIDEN = 0.45
+"""How far (in character heights) the retry extends each line sideways."""
+
 
 @dataclass(frozen=True, slots=True)
 class Frame:
@@ -82,10 +85,22 @@ class Recogniser:
         return self._read(cands)
 
     def _read(self, cands: list[Candidate]) -> list[Detection | None]:
-        prepared = [prepare_crop(c.crop) for c in cands]
+        """Read candidates in one batch; those giving no valid plate once more with wider
+        lines."""
+        self.crops_read += len(cands)
+        out = self._read_prepared(cands, [prepare_crop(c.crop) for c in cands])
+        unsure = [i for i, d in enumerate(out) if d is None]
+        if unsure:
+            wide = [prepare_crop(cands[i].crop, widen=RETRY_WIDEN) for i in unsure]
+            again = self._read_prepared([cands[i] for i in unsure], wide)
+            for i, alt in zip(unsure, again, strict=True):
+                out[i] = alt
+        return out
+
+    def _read_prepared(self, cands: list[Candidate], prepared: list[PreparedPlate]
+                       ) -> list[Detection | None]:
         lines = [line for p in prepared for line in p.lines]
         probs = self.engine.recognise(lines) if lines else []
-        self.crops_read += len(cands)
         out: list[Detection | None] = []
         at = 0
         for cand, prep in zip(cands, prepared, strict=True):

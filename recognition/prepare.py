@@ -79,7 +79,7 @@ def char_boxes(gray: Image) -> Boxes:
     boxes = boxes[ok]
     if len(boxes) >= MIN_CHARS:  # characters of one plate share a height
         med = np.median(boxes[:, 3])
-        boxes = boxes[(boxes[:, 3] > 0.6 * med) & (boxes[:, 3] < 1.5 * med)]
+        boxes = boxes[(boxes[:, 3] > 0.7 * med) & (boxes[:, 3] < 1.3 * med)]
     return np.asarray(boxes, np.int64)
 
 
@@ -115,17 +115,18 @@ def _rotate(image: Image, angle: float) -> Image:
                                      borderMode=cv2.BORDER_REPLICATE), np.uint8)
 
 
-def _line(gray: Image, row: Boxes, limits: tuple[int, int]) -> Image:
-    """The row's text with a margin of background on every side (the recogniser misreads
-    a character that touches the image edge), clipped vertically to ``limits``."""
+def _line(gray: Image, row: Boxes, limits: tuple[int, int], widen: float) -> Image:
+    """The row's text cut at its characters' extent (no plate border left: the recogniser
+    reads a border as ``1``), clipped vertically to ``limits``, with a margin of background
+    added on every side (it misreads a character that touches the image edge)."""
     w = gray.shape[1]
     char_h = float(np.median(row[:, 3]))
-    y0 = max(limits[0], int(row[:, 1].min() - 0.12 * char_h))
-    y1 = min(limits[1], int((row[:, 1] + row[:, 3]).max() + 0.12 * char_h))
-    x0 = max(0, int(row[:, 0].min() - 0.15 * char_h))
-    x1 = min(w, int((row[:, 0] + row[:, 2]).max() + 0.15 * char_h))
+    y0 = max(limits[0], int(row[:, 1].min() - 0.04 * char_h))
+    y1 = min(limits[1], int((row[:, 1] + row[:, 3]).max() + 0.04 * char_h) + 1)
+    x0 = max(0, int(row[:, 0].min() - widen * char_h) - 1)
+    x1 = min(w, int((row[:, 0] + row[:, 2]).max() + widen * char_h) + 1)
     text = gray[y0:y1, x0:x1]
-    margin = max(2, int(0.2 * char_h))
+    margin = max(2, int(0.35 * char_h))
     paper = int(np.percentile(text, 90)) if text.size else 255
     return np.asarray(cv2.copyMakeBorder(text, margin, margin, margin, margin,
                                          cv2.BORDER_CONSTANT, value=paper), np.uint8)
@@ -153,8 +154,10 @@ def _fallback(gray: Image) -> tuple[Image, ...]:
     return inner[:cut], inner[cut:]
 
 
-def prepare_crop(crop: Image) -> PreparedPlate:
-    """Deskew, trim and split a colour (BGR) or grey crop of one plate."""
+def prepare_crop(crop: Image, *, widen: float = 0.0) -> PreparedPlate:
+    """Deskew, trim and split a colour (BGR) or grey crop of one plate. ``widen``: extend
+    each line sideways by this many character heights (a character joined to the border
+    is not found as a component; the wider cut keeps it, at the risk of border strokes)."""
     colour = _scaled(np.asarray(crop if crop.ndim == 3 else cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR),
                                 np.uint8))
     gray = _dark_text(np.asarray(cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY), np.uint8))
@@ -171,7 +174,11 @@ def prepare_crop(crop: Image) -> PreparedPlate:
         return PreparedPlate(lines, "one_line" if len(lines) == 1 else "two_line", colour,
                              background, angle)
     rows = _rows(boxes)
-    lines = tuple(_line(gray, row, lim)
+    if len(rows) == 1 and gray.shape[1] / gray.shape[0] < TWO_LINE_ASPECT:
+        # a two-line plate with one row lost (characters touching each other or the border)
+        lines = _fallback(gray)
+        return PreparedPlate(lines, "two_line", colour, np.ones(gray.shape, np.bool_), angle)
+    lines = tuple(_line(gray, row, lim, widen)
                   for row, lim in zip(rows, _limits(rows, gray.shape[0]), strict=True))
     background = np.ones(gray.shape, np.bool_)
     for x, y, bw, bh in boxes:
