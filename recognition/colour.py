@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from recognition.decode import Reading
+from tracing.plates import Plate
 
 __all__ = ["CATEGORY_BY_COLOUR", "classify_colour", "vehicle_class"]
 
@@ -46,7 +46,7 @@ def classify_colour(bgr: npt.NDArray[np.uint8], mask: npt.NDArray[np.bool_] | No
     return "other"
 
 
-def vehicle_class(reading: Reading) -> str:
+def vehicle_class(plate: Plate) -> str:
     """``motorbike`` when the plate's series is a letter and a digit, else ``car``
     (military plates included: the series alone does not tell)."""
-    return "motorbike" if reading.plate.kind == "motorbike" else "car"
+    return "motorbike" if plate.kind == "motorbike" else "car"

@@ -25,7 +25,6 @@ import numpy.typing as npt
 
 from recognition.colour import vehicle_class
 from recognition.consensus import Track, vote
-from recognition.decode import Reading
 from recognition.errors import RecognitionError
 from recognition.localise import Box
 from recognition.pipeline import Detection, Frame, Recogniser
@@ -66,7 +65,7 @@ def plates_of_tracks(tracks: Sequence[Track], *, source_name: str = "") -> list[
         colours = [o.colour for o in track.observations]
         colour = max(set(colours), key=colours.count)
         out.append(RecognisedPlate(
-            plate, confidence, colour, vehicle_class(Reading(plate, best.reading.char_conf)),
+            plate, confidence, colour, vehicle_class(plate),
             best.ts, len(track.observations) + track.followed, best.box, best.crop, source_name))
     return out
 

@@ -58,7 +58,7 @@ def _extension_loads() -> bool:
             try:
                 torch.ops.load_library(str(lib))  # type: ignore[no-untyped-call]
             except (OSError, ImportError, RuntimeError) as exc:
-                log.info("torchvision extension %s does not load: %s", lib, exc)
+                log.debug("torchvision extension %s does not load: %s", lib, exc)
                 return False
             return True
     return False

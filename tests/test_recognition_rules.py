@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recognition.colour import classify_colour
+from recognition.colour import classify_colour, vehicle_class
 from recognition.consensus import Observation, Tracker, vote
 from recognition.decode import Reading, decode_plate, greedy_text
 from recognition.errors import SourceError
@@ -109,7 +109,9 @@ def test_vote_beats_single_frames() -> None:
               reading("51A-123.45", 0.7)]
     plate, confidence = vote(frames)
     assert plate.text == "51A-123.45" and 0 < confidence <= 1
-    assert vote([reading("59-X1 123.45")])[0].text == "59-X1 123.45"
+    motorbike = vote([reading("59-X1 123.45")])[0]
+    assert motorbike.text == "59-X1 123.45" and vehicle_class(motorbike) == "motorbike"
+    assert vehicle_class(plate) == vehicle_class(parse_plate("30A-995.24")) == "car"
     with pytest.raises(ValueError):
         vote([])
 
