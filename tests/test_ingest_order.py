@@ -136,3 +136,10 @@ def test_a_key_stored_twice_still_finds_duplicates_and_conflicts(store: Store) -
     assert (report.inserted, report.duplicates, report.rejected) == (0, 300, 300)
     assert report.reasons == {"read_id already stored with different content": 300}
     assert store.count_reads() == 600
+
+
+def test_plate_order_of_short_and_empty_texts() -> None:
+    plates = pa.chunked_array([pa.array(["B", "", "A-1", "A", "A-1"])])
+    ts = pa.chunked_array([pa.array([0, 0, 5, 0, 1], pa.int64()).cast(
+        pa.timestamp("us", tz="UTC"))])
+    assert ingest._plate_order(plates, ts, np.arange(5)).tolist() == [1, 3, 4, 2, 0]

@@ -266,7 +266,8 @@ def _ordered(checked: pa.Table, rows: Ints) -> tuple[Ints, pa.Table]:
     """The (plate, ts) order of ``rows`` (positions in it) and the columns to insert in
     that order."""
     order = _plate_order(checked.column("plate"), checked.column("ts"), rows)
-    return order, pa.table({name: _take(checked.column(name), rows[order])
+    ordered_rows = rows[order]
+    return order, pa.table({name: _take(checked.column(name), ordered_rows)
                             for name in _INSERTED})
 
 
@@ -368,14 +369,17 @@ def _prefix_code(plates: pa.Array, rows: Ints, chars: int) -> npt.NDArray[np.uin
     width = np.int64 if pa.types.is_large_string(plates.type) else np.int32
     offsets = np.frombuffer(offsets_buf, width)[plates.offset:][: len(plates) + 1]
     data = np.frombuffer(data_buf, np.uint8) if data_buf is not None else np.zeros(1, np.uint8)
+    codes = _SORT_CODE[data]
     start, end = offsets[rows].astype(np.int64), offsets[rows + 1].astype(np.int64)
     short = bool((end - start < chars).any())  # never for canonical plates (8+ characters)
     code = np.zeros(len(rows), np.uint64)
     for place in range(chars):
         at = start + place
-        byte = _SORT_CODE[data[np.minimum(at, len(data) - 1)]]
         code <<= np.uint64(6)
-        code |= np.where(at < end, byte, 0) if short else byte
+        if short:
+            code |= np.where(at < end, codes[np.minimum(at, len(codes) - 1)], 0)
+        else:
+            code |= codes[at]
     return code
 
 
