@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import json
 import logging
 import signal
 import sys
@@ -36,8 +37,10 @@ def build_data(args: argparse.Namespace) -> str:
 
 
 def demo(args: argparse.Namespace) -> str:
-    """Create the demo database: the shipped registry, a simulated day, the path cache."""
-    from tracing import cameras, network
+    """Create the demo database: the shipped registry, a simulated day, the path cache, the
+    gateway fences and the planted watchlisted car with its alerts."""
+    from tracing import boundaries, cameras, network
+    from tracing.alerts.demo import seed_demo
     from tracing.routes import load_path_cache
     from tracing.simulate import SimulationConfig, default_truth_dir, run_simulation
     from tracing.store import Store
@@ -50,10 +53,13 @@ def demo(args: argparse.Namespace) -> str:
     truth = args.truth or default_truth_dir(args.db)
     with _progress_bar() as progress:
         summary = run_simulation(args.db, truth, config=config, progress=progress)
+    graph = network.load_network()
     with Store(args.db) as store:  # the app traces from the store's registry: warm its cache
-        cache = load_path_cache(network.load_network(), cameras.load_registry(store))
+        cache = load_path_cache(graph, cameras.load_registry(store))
+        planted = json.loads((Path(truth) / "planted.json").read_text(encoding="utf-8"))
+        alerts = seed_demo(store, graph, boundaries.load_outline(), planted["cases"])
     return (f"demo database {args.db}: {len(registry)} cameras; {summary}; "
-            f"camera-pair path cache {cache.key}")
+            f"camera-pair path cache {cache.key}; {alerts}")
 
 
 def simulate(args: argparse.Namespace) -> str:
