@@ -51,6 +51,9 @@ bench: setup  ## every benchmark; each prints a final `RESULT <name> key=value â
 	$(PY) bench/search.py
 	$(PY) bench/route.py
 	$(PY) bench/coverage.py
+	$(PY) bench/alerts.py
+	$(PY) bench/retention.py
+	$(PY) bench/recognition.py
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache .pytest_cache
