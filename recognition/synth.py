@@ -179,10 +179,11 @@ def scene_frames(vehicles: list[tuple[PlateSpec, int, int]], *, frames: int,
                 visible[v].append(f)
             body = (max(0, lane_x - pw // 3), max(0, y - 2 * ph),
                     min(width, lane_x + pw + pw // 3), min(height, y + 2 * ph))
-            if body[1] >= body[3] or body[0] >= body[2]:
-                continue
-            cv2.rectangle(frame, body[:2], body[2:], (40, 40, 45), -1)
-            x0, y0 = lane_x, y
+            if body[1] < body[3] and body[0] < body[2]:
+                cv2.rectangle(frame, body[:2], body[2:], (40, 40, 45), -1)
+        for (_, start, lane_x), plate in zip(vehicles, plates, strict=True):  # plates on top
+            ph, pw = plate.shape[:2]
+            x0, y0 = lane_x, round((f - start) * speed) - ph * 2
             xs, ys = slice(max(0, x0), min(width, x0 + pw)), slice(max(0, y0), min(height, y0 + ph))
             if xs.start < xs.stop and ys.start < ys.stop:
                 frame[ys, xs] = plate[ys.start - y0 : ys.stop - y0, xs.start - x0 : xs.stop - x0]
