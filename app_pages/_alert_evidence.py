@@ -17,7 +17,8 @@ from streamlit_folium import st_folium
 
 from app_pages import resources
 from tracing import maps, settings
-from tracing.errors import TracingError
+from tracing.access.paths import contained
+from tracing.errors import AccessError, TracingError
 from tracing.routes import Route, reconstruct_route, sightings_from_table
 
 LOCAL = ZoneInfo(settings.LOCAL_TZ)
@@ -36,9 +37,11 @@ def crop_path(crop_ref: Any) -> Path | None:
     """The crop image file of ``crop_ref`` when it is an existing file under CROPS_DIR."""
     if crop_ref is None or pd.isna(crop_ref) or not str(crop_ref).strip():
         return None
-    root = settings.CROPS_DIR.resolve()
-    path = (root / str(crop_ref)).resolve()
-    return path if path.is_relative_to(root) and path.is_file() else None
+    try:
+        path = contained(settings.CROPS_DIR, str(crop_ref))
+    except AccessError:
+        return None
+    return path if path.is_file() else None
 
 
 def evidence(alert: pd.Series) -> None:

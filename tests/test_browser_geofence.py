@@ -4,9 +4,6 @@ requested outside 127.0.0.1."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,14 +12,14 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tests.test_browser import SCREENSHOTS, _free_port, _is_local, _wait_healthy, browser
+from tests.browser_support import SCREENSHOTS, browser, is_local, serve_app
 from tracing import settings
 from tracing.alerts import list_fences
 from tracing.alerts.watchlist import add_watch
 from tracing.store import Store
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser"]  # the Chromium fixture, shared with tests/test_browser.py
+__all__ = ["browser"]  # the Chromium fixture of tests/browser_support.py
 
 ANALYST = "browser-analyst"
 PASSWORD = "draws fences in chromium"
@@ -61,21 +58,8 @@ def store_cameras(store: Store) -> list[str]:
 
 @pytest.fixture(scope="module")
 def fence_app(fence_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    env = {**os.environ, "TRACING_DB": str(fence_db)}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
-            cwd=settings.REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, process)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+    with serve_app(fence_db, tmp_path_factory.mktemp("streamlit")) as url:
+        yield url
 
 
 def log_in(page: Any, url: str) -> None:
@@ -180,7 +164,7 @@ def test_draw_a_fence_save_it_and_see_it_after_reload(fence_app: str, browser: A
         edited = {f.name: f for f in list_fences(store)}[FENCE]
     assert edited.geometry.bounds != saved[FENCE].geometry.bounds
     assert edited.updated_by == ANALYST
-    outside = sorted({url for url in requests if not _is_local(url)})
+    outside = sorted({url for url in requests if not is_local(url)})
     assert not outside, f"requests left 127.0.0.1: {outside[:5]}"
 
 
@@ -207,5 +191,5 @@ def test_alerts_page_shows_an_alert_and_refreshes_by_itself(fence_app: str, brow
                   who=ANALYST)
     page.get_by_text("2 alerts (2 new)").wait_for(timeout=30_000)  # live refresh, no click
     page.get_by_text(f"{STOLEN} · retroactive hit").first.wait_for()
-    outside = sorted({url for url in requests if not _is_local(url)})
+    outside = sorted({url for url in requests if not is_local(url)})
     assert not outside, f"requests left 127.0.0.1: {outside[:5]}"
