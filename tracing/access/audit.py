@@ -26,9 +26,10 @@ import duckdb
 import pandas as pd
 
 from tracing import settings
-from tracing.errors import AuditError, PlateError, QueryError
+from tracing.errors import AuditError, PlateError
 from tracing.plates import compact_plate, normalize_plate
 from tracing.store import Store
+from tracing.store.store import time_range
 
 GENESIS: Final = "0" * 64
 """``prev_hash`` of the first entry."""
@@ -199,12 +200,9 @@ def entries(store: Store, *, who: str | None = None, action: str | None = None,
         sql.append("AND (contains(upper(params), ?) OR contains(upper(params), ?) OR "
                    "contains(upper(params), ?))")
         args += _plate_needles(plate)
-    for bound, clause in ((start, "AND logged_at >= ?"), (end, "AND logged_at < ?")):
-        if bound is not None:
-            if bound.tzinfo is None:
-                raise QueryError(f"{bound.isoformat()} has no time zone")
-            sql.append(clause)
-            args.append(bound)
+    clauses, bounds = time_range("logged_at", start, end)
+    sql += clauses
+    args += bounds
     sql.append("ORDER BY id DESC LIMIT ?")
     args.append(int(limit))
     with store.reader() as con:

@@ -224,15 +224,9 @@ class Store:
 
         ``start``/``end`` (time-zone aware) bound ``ts`` as [start, end).
         """
-        sql = ["SELECT * FROM reads WHERE plate = ?"]
-        params: list[object] = [normalize_plate(plate)]
-        for bound, clause in ((start, "AND ts >= ?"), (end, "AND ts < ?")):
-            if bound is not None:
-                if bound.tzinfo is None:
-                    raise QueryError(f"{bound.isoformat()} has no time zone")
-                sql.append(clause)
-                params.append(bound)
-        sql.append("ORDER BY ts")
+        clauses, bounds = time_range("ts", start, end)
+        sql = ["SELECT * FROM reads WHERE plate = ?", *clauses, "ORDER BY ts"]
+        params: list[object] = [normalize_plate(plate), *bounds]
         with self.reader() as con:
             return con.execute(" ".join(sql), params).to_arrow_table()
 
@@ -262,6 +256,22 @@ class Store:
                 con.execute("SET GLOBAL disabled_compression_methods = ?",
                             [settings.STORE_INGEST_DISABLED_COMPRESSION])
         logger.info("store: compacted in %.1f s", time.monotonic() - started)
+
+
+def time_range(column: str, start: datetime | None,
+               end: datetime | None) -> tuple[list[str], list[object]]:
+    """``AND`` clauses (and their parameters) bounding ``column`` to [start, end); either
+    bound may be None. ``column`` is a name from code, never user input. QueryError on a
+    bound without a time zone."""
+    clauses: list[str] = []
+    params: list[object] = []
+    for bound, clause in ((start, f"AND {column} >= ?"), (end, f"AND {column} < ?")):
+        if bound is not None:
+            if bound.tzinfo is None:
+                raise QueryError(f"{bound.isoformat()} has no time zone")
+            clauses.append(clause)
+            params.append(bound)
+    return clauses, params
 
 
 def _hash_probe_ok(con: duckdb.DuckDBPyConnection) -> bool:
