@@ -36,7 +36,7 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from recognition.ingest import plates_of_tracks
-from recognition.ocr import load_reader
+from recognition.ocr import HEAD_PATH, load_reader
 from recognition.pipeline import Recogniser
 from recognition.sources import open_source
 from recognition.synth import degrade, random_plate, render_plate, write_video
@@ -58,13 +58,30 @@ def _baseline(reader: object, image: np.ndarray) -> str:
     return re.sub("[^A-Z0-9]", "", "".join(r[1] for r in found).upper())
 
 
+def _rows(limit: int | None) -> list[dict[str, str]]:
+    with (PLATES_DEV / "labels.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return rows[:: max(1, len(rows) // limit)][:limit] if limit else rows
+
+
+def _most_confident(recogniser: Recogniser, image: np.ndarray) -> str:
+    found = recogniser.detect(image, still=True)
+    return max(found, key=lambda d: d.reading.confidence).reading.compact if found else ""
+
+
+def stock_head(limit: int | None) -> dict[str, float]:
+    """Exact accuracy of the same pipeline with EasyOCR's own sequence head (not the
+    plate-trained one): what the training adds."""
+    recogniser = Recogniser(load_reader(head=None))
+    rows = _rows(limit)
+    hits = [_most_confident(recogniser, cv2.imread(str(PLATES_DEV / row["file"])))
+            == row["plate_compact"] for row in rows]
+    return {"stock_head_exact_acc": float(np.mean(hits))}
+
+
 def real_plates(recogniser: Recogniser, limit: int | None, baseline: bool) -> dict[str, float]:
     """Accuracy on the labelled real photos."""
-    labels = PLATES_DEV / "labels.csv"
-    with labels.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    if limit:
-        rows = rows[:: max(1, len(rows) // limit)][:limit]
+    rows = _rows(limit)
     exact: list[bool] = []
     chars: list[float] = []
     base: list[bool] = []
@@ -73,8 +90,7 @@ def real_plates(recogniser: Recogniser, limit: int | None, baseline: bool) -> di
     for row in rows:
         image = cv2.imread(str(PLATES_DEV / row["file"]))
         truth = row["plate_compact"]
-        found = recogniser.detect(image, still=True)
-        got = max(found, key=lambda d: d.reading.confidence).reading.compact if found else ""
+        got = _most_confident(recogniser, image)
         exact.append(got == truth)
         chars.append(_char_acc(got, truth))
         by_layout["one_line" if row["lines"] == "1" else "two_line"].append(got == truth)
@@ -82,7 +98,7 @@ def real_plates(recogniser: Recogniser, limit: int | None, baseline: bool) -> di
             logger.debug("%s: %s read %s", row["file"], truth, got or "-")
     pipeline_s = time.perf_counter() - started
     if baseline:
-        reader = load_reader()
+        reader = load_reader(head=None)
         for row in rows:
             image = cv2.imread(str(PLATES_DEV / row["file"]))
             base.append(_baseline(reader, image) == row["plate_compact"])
@@ -136,6 +152,8 @@ def main() -> int:
     result: dict[str, float] = {}
     if (PLATES_DEV / "labels.csv").is_file():
         result |= real_plates(recogniser, args.limit, not args.no_baseline)
+        if HEAD_PATH.exists() and not args.no_baseline:
+            result |= stock_head(args.limit)
     else:
         logger.info("plates-dev absent (%s): real-plate accuracy skipped", PLATES_DEV)
     result |= synthetic_video(recogniser, args.frames)

@@ -1,4 +1,5 @@
-"""Command line: ``python -m recognition ingest --camera CAMERA_ID SOURCE``.
+"""Command line: ``python -m recognition ingest --camera CAMERA_ID SOURCE`` and
+``python -m recognition train`` (see :mod:`recognition.training`).
 
 SOURCE is a video file, a folder of images, one image, or a stream URL (rtsp://, http://).
 Reads go to the spool (``--spool``) and are loaded into the store (``--db``) at the end;
@@ -46,7 +47,24 @@ def _parser() -> argparse.ArgumentParser:
                         help="instant of a video's first frame, ISO 8601 with offset")
     ingest.add_argument("--no-load", action="store_true",
                         help="leave the reads in the spool (the ingest service loads them)")
+    train = sub.add_parser("train", help="train the recogniser's sequence head on "
+                                         "synthetic plates (offline, ~20 min on 2 cores)")
+    train.add_argument("--lines", type=int, default=24_000, help="synthetic lines")
+    train.add_argument("--epochs", type=int, default=6)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", type=Path, default=None, help="weights file (default: the "
+                       "one the recogniser loads, data/models/plate_head.pt)")
     return parser
+
+
+def train(args: argparse.Namespace) -> str:
+    """Run ``train``; return the summary line."""
+    from recognition.training import save_head, train_from_scratch
+
+    out = save_head(train_from_scratch(args.lines, epochs=args.epochs, seed=args.seed,
+                                       progress=lambda line: print(line, file=sys.stderr,
+                                                                   flush=True)), args.out)
+    return f"head weights written to {out}"
 
 
 def ingest(args: argparse.Namespace) -> str:
@@ -87,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        print(ingest(args))
+        print(ingest(args) if args.command == "ingest" else train(args))
     except TracingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

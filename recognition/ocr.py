@@ -15,6 +15,7 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -23,11 +24,15 @@ import numpy.typing as npt
 
 from recognition.errors import RecognitionError
 from recognition.torch_compat import ensure_torchvision
+from tracing import settings
 
-__all__ = ["LineProbs", "OcrEngine", "load_reader"]
+__all__ = ["HEAD_PATH", "LineProbs", "OcrEngine", "install_head", "load_reader", "new_reader",
+           "resize_line"]
 
 log = logging.getLogger(__name__)
 
+HEAD_PATH = settings.DATA_DIR / "models" / "plate_head.pt"
+"""Sequence-head weights trained on synthetic plates (:mod:`recognition.training`)."""
 LINE_HEIGHT = 64
 """Height in pixels of a text line fed to the recogniser (EasyOCR's ``imgH``)."""
 MAX_LINE_WIDTH = 640
@@ -51,26 +56,56 @@ class LineProbs:
 
 
 @functools.cache
-def load_reader(*, gpu: bool = False) -> Any:
-    """The EasyOCR English reader with the packaged weights (loaded once per process)."""
+def load_reader(*, gpu: bool = False, head: Path | None = HEAD_PATH) -> Any:
+    """The EasyOCR English reader with the packaged weights (loaded once per process),
+    its sequence head replaced by the plate-trained one at ``head`` when that file exists
+    (``head=None``: EasyOCR as shipped). On a CPU the head is quantised, as EasyOCR does."""
+    return new_reader(gpu=gpu, head=head, quantise=not gpu)
+
+
+def new_reader(*, gpu: bool = False, head: Path | None = HEAD_PATH,
+               quantise: bool = True) -> Any:
+    """A new EasyOCR English reader (see :func:`load_reader`); ``quantise=False`` keeps
+    float weights (for training)."""
     ensure_torchvision()
     try:
         import easyocr
         import easyocr_en_models
+        import torch
     except ImportError as exc:  # pragma: no cover - pinned in requirements.txt
         raise RecognitionError(f"EasyOCR is not installed: {exc}") from exc
     network_dir = tempfile.mkdtemp(prefix="easyocr-user-")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return easyocr.Reader(
+            reader = easyocr.Reader(
                 ["en"], gpu=gpu, model_storage_directory=easyocr_en_models.model_dir(),
-                user_network_directory=network_dir, download_enabled=False, verbose=False)
-        except (OSError, RuntimeError, ValueError) as exc:
+                user_network_directory=network_dir, download_enabled=False, verbose=False,
+                quantize=False)
+            if head is not None and head.exists():
+                install_head(reader.recognizer, head)
+            if quantise:
+                for model in (reader.recognizer, reader.detector):
+                    torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+                        model, dtype=torch.qint8, inplace=True)
+        except (OSError, RuntimeError, ValueError, KeyError) as exc:
             raise RecognitionError(f"cannot load the EasyOCR weights: {exc}") from exc
+    return reader
 
 
-def _resize_line(gray: Gray) -> Gray:
+def install_head(model: Any, path: Path) -> None:
+    """Load sequence-head weights (saved by ``python -m recognition train``) into a float
+    EasyOCR recognition model."""
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not any(k.startswith("SequenceModeling") for k in state):
+        raise RecognitionError(f"{path} holds no recogniser head weights")
+    model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+
+
+def resize_line(gray: Gray) -> Gray:
+    """A grey line scaled to the recogniser's height (width in proportion, capped)."""
     h, w = gray.shape[:2]
     width = int(min(MAX_LINE_WIDTH, max(LINE_HEIGHT // 2, round(LINE_HEIGHT * w / max(h, 1)))))
     return np.asarray(cv2.resize(gray, (width, LINE_HEIGHT), interpolation=cv2.INTER_LINEAR),
@@ -91,7 +126,7 @@ class OcrEngine:
     def recognise(self, lines: Sequence[Gray]) -> list[LineProbs]:
         """Probabilities for every line (same order); empty lines give an empty matrix."""
         out: list[LineProbs] = []
-        resized = [_resize_line(g) for g in lines]
+        resized = [resize_line(g) for g in lines]
         order = sorted(range(len(resized)), key=lambda i: resized[i].shape[1])
         results: dict[int, Probs] = {}
         for start in range(0, len(order), self._batch_size):

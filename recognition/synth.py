@@ -23,8 +23,8 @@ from PIL import ImageDraw, ImageFont
 from tracing import settings
 from tracing.plates import PROVINCE_CODES, Plate, parse_plate
 
-__all__ = ["FONTS_DIR", "PlateSpec", "SyntheticVehicle", "degrade", "random_plate",
-           "render_plate", "scene_frames", "write_video"]
+__all__ = ["FONTS_DIR", "PlateSpec", "PlateStyle", "SyntheticVehicle", "degrade", "plate_rows",
+           "random_plate", "render_plate", "scene_frames", "write_video"]
 
 Image = npt.NDArray[np.uint8]
 Colour = Literal["white", "yellow", "blue", "red"]
@@ -71,7 +71,8 @@ def random_plate(rng: np.random.Generator, *, layout: Layout | None = None,
     return PlateSpec(parse_plate(raw), layout, chosen)
 
 
-def _rows(spec: PlateSpec) -> list[str]:
+def plate_rows(spec: PlateSpec) -> list[str]:
+    """The rows of text printed on the plate, top to bottom."""
     text = spec.plate.text
     if spec.layout == "one_line":
         return [text.replace(" ", "-")]
@@ -81,12 +82,54 @@ def _rows(spec: PlateSpec) -> list[str]:
     return [head, number]
 
 
-def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
-    path = FONTS_DIR / name
+def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), size)
 
 
-def render_plate(spec: PlateSpec, *, px_per_mm: float = 1.0) -> Image:
+@dataclass(frozen=True, slots=True)
+class PlateStyle:
+    """How the characters are drawn: the font file (default: the shipped Barlow face of
+    the layout), a horizontal stretch, and whether "4" has the open top of the real
+    plate font (its diagonal stops short of the stem)."""
+
+    font: Path | None = None
+    stretch: float = 1.0
+    open_four: bool = True
+
+
+def _open_top(glyph: PILImage.Image) -> PILImage.Image:
+    """A "4" with its top opened: a band left of the stem is cleared over the top half,
+    so the diagonal ends short of the stem as on Vietnamese plates."""
+    ink = np.asarray(glyph, np.uint8).copy()
+    h = ink.shape[0]
+    columns = (ink > 127).sum(axis=0)
+    stem = np.flatnonzero(columns >= 0.8 * columns.max())
+    if not len(stem):
+        return glyph
+    x1 = int(stem[0])
+    ink[: int(0.55 * h), max(0, x1 - max(2, round(0.8 * len(stem)))) : x1] = 0
+    return PILImage.fromarray(ink)
+
+
+def _row_mask(row: str, font: ImageFont.FreeTypeFont, style: PlateStyle) -> PILImage.Image:
+    """The ink of one row of text (L mode, 255 = ink), drawn character by character."""
+    left, top, right, bottom = font.getbbox(row)
+    layer = PILImage.new("L", (round(right - left) + 8, round(bottom - top) + 4), 0)
+    x = 4.0 - left
+    for ch in row:
+        glyph = PILImage.new("L", layer.size, 0)
+        ImageDraw.Draw(glyph).text((x, 2 - top), ch, font=font, fill=255)
+        if ch == "4" and style.open_four:
+            glyph = _open_top(glyph)
+        layer = PILImage.fromarray(np.maximum(np.asarray(layer), np.asarray(glyph)))
+        x += font.getlength(ch)
+    if style.stretch != 1.0:
+        layer = layer.resize((max(1, round(layer.width * style.stretch)), layer.height))
+    return layer
+
+
+def render_plate(spec: PlateSpec, *, px_per_mm: float = 1.0,
+                 style: PlateStyle = PlateStyle()) -> Image:
     """A flat, sharp BGR image of the plate (1 px per mm by default)."""
     kind = "car" if spec.plate.kind != "motorbike" else "motorbike"
     w_mm, h_mm = _SIZE_MM[spec.layout, kind if spec.layout == "two_line" else "car"]
@@ -98,18 +141,15 @@ def render_plate(spec: PlateSpec, *, px_per_mm: float = 1.0) -> Image:
     border = max(2, round(4 * scale))
     draw.rounded_rectangle((border, border, width - border, height - border),
                            radius=round(8 * scale), outline=ink[::-1], width=border)
-    rows = _rows(spec)
-    font_name = _FONT_ONE_LINE if spec.layout == "one_line" else _FONT_TWO_LINE
+    rows = plate_rows(spec)
+    font_path = style.font or FONTS_DIR / (_FONT_ONE_LINE if spec.layout == "one_line"
+                                           else _FONT_TWO_LINE)
     row_h = (height - 4 * border) / len(rows)
     for i, row in enumerate(rows):
-        font = _font(font_name, round(row_h * 0.95))
-        left, top, right, bottom = draw.textbbox((0, 0), row, font=font)
-        text_w, text_h = right - left, bottom - top
-        stretch = min(1.0, (width - 8 * border) / max(text_w, 1))
-        layer = PILImage.new("L", (round(text_w) + 4, round(text_h) + 4), 0)
-        ImageDraw.Draw(layer).text((2 - left, 2 - top), row, font=font, fill=255)
-        if stretch < 1.0:
-            layer = layer.resize((max(1, round(layer.width * stretch)), layer.height))
+        layer = _row_mask(row, _font(font_path, round(row_h * 0.95)), style)
+        fit = min(1.0, (width - 8 * border) / max(layer.width, 1))
+        if fit < 1.0:
+            layer = layer.resize((max(1, round(layer.width * fit)), layer.height))
         x = (width - layer.width) // 2
         y = round(2 * border + i * row_h + (row_h - layer.height) / 2)
         canvas.paste(PILImage.new("RGB", layer.size, ink[::-1]), (x, y), layer)
