@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_DB := var/demo.duckdb
 
-.PHONY: run test setup demo data lint typecheck bench browser clean
+.PHONY: run test setup demo data model lint typecheck bench browser clean
 
 run: setup demo  ## set everything up and open the app on http://127.0.0.1:8501
 	$(VENV)/bin/streamlit run app.py
@@ -39,6 +39,9 @@ $(DEMO_DB): $(VENV)/.installed data/cameras/thuduc_cameras.csv
 data: setup  ## rebuild data/ from ../shared/data (developers only; the result is committed)
 	$(PY) -m tracing build-data
 
+model: setup  ## retrain the recogniser on synthetic plates (~30 min on 2 cores; the result is committed)
+	$(PY) -m recognition train
+
 browser:  ## Chromium for the real-browser test (installed when missing and we are root)
 	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
 	  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
@@ -47,6 +50,7 @@ browser:  ## Chromium for the real-browser test (installed when missing and we a
 bench: setup  ## every benchmark; each prints a final `RESULT <name> key=value …` line
 	$(PY) bench/network.py
 	$(PY) bench/store.py
+	$(PY) bench/ingest_ceiling.py
 	$(PY) bench/simulate.py
 	$(PY) bench/search.py
 	$(PY) bench/route.py

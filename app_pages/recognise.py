@@ -18,6 +18,7 @@ from app_pages import auth, resources
 from recognition.draw import annotate
 from recognition.errors import SourceError
 from recognition.ingest import RecognisedPlate, plates_of_tracks, save_reads, to_reads
+from recognition.ocr import HEAD_PATH
 from recognition.pipeline import Detection, Frame, Recogniser
 from recognition.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES, open_source, read_image
 from tracing import settings
@@ -157,7 +158,9 @@ def show(result: Result, camera_id: str) -> None:
 
 auth.require("recognise")
 st.title("Recognise plates")
-st.caption("Plates are read on this machine (OpenCV + EasyOCR); nothing is sent anywhere.")
+st.caption("Plates are read on this machine (OpenCV + EasyOCR"
+           + (", recogniser trained on synthetic Vietnamese plates" if HEAD_PATH.exists()
+              else ", EasyOCR's own weights") + "); nothing is sent anywhere.")
 try:
     camera = camera_choice()
     kinds = sorted(s.lstrip(".") for s in IMAGE_SUFFIXES | VIDEO_SUFFIXES)

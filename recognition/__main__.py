@@ -48,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--no-load", action="store_true",
                         help="leave the reads in the spool (the ingest service loads them)")
     train = sub.add_parser("train", help="train the recogniser's sequence head on "
-                                         "synthetic plates (offline, ~20 min on 2 cores)")
-    train.add_argument("--lines", type=int, default=24_000, help="synthetic lines")
+                                         "synthetic plates (offline, ~15 min on 2 cores)")
+    train.add_argument("--lines", type=int, default=12_000, help="synthetic lines")
     train.add_argument("--epochs", type=int, default=6)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, default=None, help="weights file (default: the "

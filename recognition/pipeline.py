@@ -35,8 +35,16 @@ __all__ = ["Detection", "Frame", "Recogniser"]
 log = logging.getLogger(__name__)
 Image = npt.NDArray[np.uint8]
 
+CUT_WIDEN = 0.3
+"""How far (in character heights) each line is cut beyond its outer characters: a
+character joined to the plate border is not found as a component, and the plate-trained
+recogniser reads no border strokes (plates-dev exact 0.719 at 0, 0.731 at 0.2 and 0.3)."""
+STILL_WIDENS = (0.0, CUT_WIDEN)
+"""A still photo is read with two cuts (tight and wide) and the more confident valid
+reading is kept: video has other frames to vote with, a photo has one look (plates-dev
+exact 0.743 against 0.731 for one cut)."""
 RETRY_WIDEN = 0.45
-"""How far (in character heights) the retry extends each line sideways."""
+"""How far the last try extends the lines of a crop no cut gave a valid plate."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +92,15 @@ class Recogniser:
         cands = [Candidate(c, (0, 0, c.shape[1], c.shape[0])) for c in crops]
         return self._read(cands)
 
-    def _read(self, cands: list[Candidate]) -> list[Detection | None]:
-        """Read candidates in one batch; those giving no valid plate once more with wider
-        lines."""
+    def _read(self, cands: list[Candidate], widens: tuple[float, ...] = (CUT_WIDEN,)
+              ) -> list[Detection | None]:
+        """Read candidates in one batch per cut (``widens``), keeping each candidate's most
+        confident valid reading; those with none once more with wider lines."""
         self.crops_read += len(cands)
-        out = self._read_prepared(cands, [prepare_crop(c.crop) for c in cands])
+        out: list[Detection | None] = [None] * len(cands)
+        for widen in widens:
+            cut = self._read_prepared(cands, [prepare_crop(c.crop, widen=widen) for c in cands])
+            out = [_more_confident(a, b) for a, b in zip(out, cut, strict=True)]
         unsure = [i for i, d in enumerate(out) if d is None]
         if unsure:
             wide = [prepare_crop(cands[i].crop, widen=RETRY_WIDEN) for i in unsure]
@@ -116,7 +128,8 @@ class Recogniser:
         if still and not cands:
             whole = whole_image_candidate(image)
             cands = [whole] if whole is not None else []
-        return [d for d in self._read(cands) if d is not None]
+        return [d for d in self._read(cands, STILL_WIDENS if still else (CUT_WIDEN,))
+                if d is not None]
 
     def track(self, frames: Iterable[Frame], *, still: bool = False,
               on_frame: Callable[[Frame, list[Detection]], None] | None = None) -> list[Track]:
@@ -145,6 +158,12 @@ class Recogniser:
             else:
                 todo.append(cand)
         yield from (d for d in self._read(todo) if d is not None)
+
+
+def _more_confident(a: Detection | None, b: Detection | None) -> Detection | None:
+    if a is None or b is None:
+        return a or b
+    return b if b.reading.confidence > a.reading.confidence else a
 
 
 def _detection(cand: Candidate, prep: PreparedPlate, probs: list[Any]) -> Detection | None:

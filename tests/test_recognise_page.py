@@ -36,6 +36,7 @@ def photo(seed: int) -> tuple[str, bytes]:
 
 def test_upload_read_and_save(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_page(PAGE, db, monkeypatch)
+    assert "trained on synthetic Vietnamese plates" in at.caption[0].value  # shipped weights
     text, data = photo(1)
     at.file_uploader[0].set_value(("plate.jpg", data, "image/jpeg"))
     at.run()
