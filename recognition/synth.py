@@ -98,16 +98,21 @@ class PlateStyle:
 
 
 def _open_top(glyph: PILImage.Image) -> PILImage.Image:
-    """A "4" with its top opened: a band left of the stem is cleared over the top half,
-    so the diagonal ends short of the stem as on Vietnamese plates."""
+    """A "4" with the open top of the plate font: the stem starts about two fifths down,
+    so the diagonal rises alone to the top (Barlow's "4" is drawn so already; a font
+    whose stem reaches the top, such as DIN, has it cut)."""
     ink = np.asarray(glyph, np.uint8).copy()
-    h = ink.shape[0]
+    rows = np.flatnonzero((ink > 127).any(axis=1))
     columns = (ink > 127).sum(axis=0)
-    stem = np.flatnonzero(columns >= 0.8 * columns.max())
-    if not len(stem):
+    if not len(rows):
         return glyph
-    x1 = int(stem[0])
-    ink[: int(0.55 * h), max(0, x1 - max(2, round(0.8 * len(stem)))) : x1] = 0
+    left = right = int(columns.argmax())  # the stem: the tallest run of columns
+    while left > 0 and columns[left - 1] >= 0.8 * columns.max():
+        left -= 1
+    while right + 1 < len(columns) and columns[right + 1] >= 0.8 * columns.max():
+        right += 1
+    top, height = int(rows[0]), int(rows[-1] - rows[0] + 1)
+    ink[: top + round(0.4 * height), max(0, left - 1) : right + 3] = 0
     return PILImage.fromarray(ink)
 
 

@@ -22,15 +22,36 @@ def ink(image: object) -> np.ndarray:
     return np.asarray(image, np.uint8) > 127
 
 
-def test_open_four_clears_the_join_and_keeps_the_stem() -> None:
-    closed = ink(_row_mask("4", FONT, PlateStyle(open_four=False)))
-    opened = ink(_open_top(_row_mask("4", FONT, PlateStyle(open_four=False))))
-    assert ink(_row_mask("4", FONT, PlateStyle())).sum() == opened.sum()
+def closed_four() -> np.ndarray:
+    """A "4" whose stem runs from top to bottom (as in DIN): diagonal, bar, stem."""
+    glyph = np.zeros((100, 80), np.uint8)
+    for y in range(10, 70):  # the diagonal, from the stem's top down to the bar's left
+        x = 50 - (y - 10) * 40 // 60
+        glyph[y, x : x + 10] = 255
+    glyph[65:75, 5:70] = 255  # the bar
+    glyph[10:95, 50:60] = 255  # the stem
+    return glyph
+
+
+def test_open_four_cuts_a_stem_that_reaches_the_top() -> None:
+    from PIL import Image
+
+    closed = closed_four() > 127
+    opened = ink(_open_top(Image.fromarray(closed_four())))
     lost = closed & ~opened
-    assert 0 < lost.sum() < 0.15 * closed.sum()
-    rows = np.flatnonzero(lost.any(axis=1))
-    assert rows.max() < 0.6 * closed.shape[0]  # only the top of the glyph is opened
-    assert closed.sum(axis=0).max() == opened.sum(axis=0).max()  # the stem is whole
+    assert lost[10:40, 50:60].all()  # the stem's top two fifths are gone
+    assert not lost[45:].any() and not lost[:, :40].any()  # bar, foot, diagonal kept
+    assert not opened[10:40, 50:60].any() and opened[20, 40:49].any()
+
+
+def test_barlow_four_is_already_open() -> None:
+    glyph = _row_mask("4", FONT, PlateStyle(open_four=False))
+    lost = ink(glyph) & ~ink(_open_top(glyph))
+    assert lost.sum() < 0.05 * ink(glyph).sum()  # at most a sliver beside the stem
+    rows = np.flatnonzero(ink(glyph).any(axis=1))
+    assert ink(_open_top(glyph))[rows[0]].any()  # the diagonal still reaches the top
+    columns = ink(glyph).sum(axis=0)
+    assert columns.max() < 0.8 * (rows[-1] - rows[0] + 1)  # its stem starts below the top
 
 
 def test_other_characters_are_drawn_unchanged() -> None:
