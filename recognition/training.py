@@ -187,7 +187,6 @@ def train_head(model: Any, charset: str, lines: Sequence[TrainingLine], *, epoch
     return losses
 
 
-
 def _lines_part(args: tuple[int, int]) -> list[TrainingLine]:
     count, seed = args
     return synthetic_lines(count, seed=seed)
@@ -195,8 +194,9 @@ def _lines_part(args: tuple[int, int]) -> list[TrainingLine]:
 
 def train_from_scratch(lines: int, *, epochs: int, seed: int = 0,
                        progress: Callable[[str], None] = log.info) -> Any:
-    """Draw ``lines`` synthetic lines (on every CPU), train a float copy of EasyOCR's
-    recogniser on them and return it."""
+    """Draw ``lines`` synthetic lines (on every CPU: the drawing depends on the CPU count,
+    the shipped weights were drawn on 2), train a float copy of EasyOCR's recogniser on
+    them and return it."""
     import torch
 
     started = time.perf_counter()
