@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import pickle
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -98,8 +99,11 @@ def install_head(model: Any, path: Path) -> None:
     EasyOCR recognition model."""
     import torch
 
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not any(k.startswith("SequenceModeling") for k in state):
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, OSError) as exc:
+        raise RecognitionError(f"{path} is not a readable weights file: {exc}") from exc
+    if not isinstance(state, dict) or not any(k.startswith("SequenceModeling") for k in state):
         raise RecognitionError(f"{path} holds no recogniser head weights")
     model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
 

@@ -107,8 +107,12 @@ def test_bad_head_file_is_refused(tmp_path: Path) -> None:
 
     bad = tmp_path / "bad.pt"
     torch.save({"other": torch.zeros(2)}, bad)
+    model = new_reader(head=None, quantise=False).recognizer
     with pytest.raises(RecognitionError, match="no recogniser head"):
-        install_head(new_reader(head=None, quantise=False).recognizer, bad)
+        install_head(model, bad)
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(RecognitionError, match="not a readable weights file"):
+        install_head(model, bad)
 
 
 def test_cli_trains_and_writes_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]
