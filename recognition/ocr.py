@@ -27,8 +27,8 @@ from recognition.errors import RecognitionError
 from recognition.torch_compat import ensure_torchvision
 from tracing import settings
 
-__all__ = ["HEAD_PATH", "LineProbs", "OcrEngine", "install_head", "load_reader", "new_reader",
-           "resize_line"]
+__all__ = ["HEAD_PATH", "LineProbs", "OcrEngine", "install_head", "line_batch", "load_reader",
+           "new_reader", "own_frames", "resize_line"]
 
 log = logging.getLogger(__name__)
 
@@ -144,10 +144,8 @@ class OcrEngine:
     def _forward(self, images: list[Gray]) -> list[Probs]:
         import torch
 
-        width = -(-max(g.shape[1] for g in images) // WIDTH_STEP) * WIDTH_STEP
-        batch = np.stack([np.pad(g, ((0, 0), (0, width - g.shape[1])), mode="edge")
-                          for g in images]).astype(np.float32)
-        tensor = torch.from_numpy(batch / 127.5 - 1.0).unsqueeze(1).to(self._device)
+        batch, shares = line_batch(images, WIDTH_STEP)
+        tensor = torch.from_numpy(batch).to(self._device)
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             logits = self._reader.recognizer(tensor, None)
@@ -155,6 +153,21 @@ class OcrEngine:
         if len(self._ignore):
             probs[:, :, self._ignore] = 0.0
             probs /= np.maximum(probs.sum(axis=2, keepdims=True), 1e-12)
-        # a padded line yields frames for the padding: keep the frames of its own width
-        keep = [max(1, int(np.ceil(probs.shape[1] * g.shape[1] / width))) for g in images]
-        return [np.asarray(p[:k], np.float32) for p, k in zip(probs, keep, strict=True)]
+        return [np.asarray(p[: own_frames(probs.shape[1], share)], np.float32)
+                for p, share in zip(probs, shares, strict=True)]
+
+
+def line_batch(images: Sequence[Gray], step: int = 1) -> tuple[npt.NDArray[np.float32],
+                                                                list[float]]:
+    """Lines of one height as the recogniser's input (N × 1 × H × W, values in [−1, 1]),
+    padded by repeating their last column to the longest width rounded up to ``step``;
+    and each line's share of that width."""
+    width = -(-max(g.shape[1] for g in images) // step) * step
+    batch = np.stack([np.pad(g, ((0, 0), (0, width - g.shape[1])), mode="edge")
+                      for g in images]).astype(np.float32)
+    return (batch / 127.5 - 1.0)[:, None], [g.shape[1] / width for g in images]
+
+
+def own_frames(frames: int, share: float) -> int:
+    """Of a padded line's output frames, how many cover the line itself."""
+    return max(1, int(np.ceil(frames * share)))

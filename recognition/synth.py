@@ -90,7 +90,7 @@ def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
 class PlateStyle:
     """How the characters are drawn: the font file (default: the shipped Barlow face of
     the layout), a horizontal stretch, and whether "4" has the open top of the real
-    plate font (its diagonal stops short of the stem)."""
+    plate font (its stem starts below the top, see :func:`_open_top`)."""
 
     font: Path | None = None
     stretch: float = 1.0

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from recognition.ocr import HEAD_PATH, new_reader, resize_line
+from recognition.ocr import HEAD_PATH, line_batch, new_reader, own_frames, resize_line
 from recognition.prepare import prepare_crop
 from recognition.synth import FONTS_DIR, PlateStyle, degrade, plate_rows, random_plate, render_plate
 from tracing import settings
@@ -125,16 +125,11 @@ def _features(model: Any, lines: Sequence[TrainingLine], batch_size: int) -> lis
     order = sorted(range(len(lines)), key=lambda i: lines[i].image.shape[1])
     with torch.no_grad():
         for chunk in _batches(order, batch_size):
-            images = [lines[i].image for i in chunk]
-            width = max(g.shape[1] for g in images)
-            batch = np.stack([np.pad(g, ((0, 0), (0, width - g.shape[1])), mode="edge")
-                              for g in images]).astype(np.float32)
-            tensor = torch.from_numpy(batch / 127.5 - 1.0).unsqueeze(1)
-            feats = model.AdaptiveAvgPool(model.FeatureExtraction(tensor).permute(0, 3, 1, 2))
-            feats = feats.squeeze(3)
-            for i, g, f in zip(chunk, images, feats, strict=True):
-                keep = max(1, int(np.ceil(f.shape[0] * g.shape[1] / width)))
-                out[i] = f[:keep].to(torch.float16).clone()
+            batch, shares = line_batch([lines[i].image for i in chunk])
+            feats = model.FeatureExtraction(torch.from_numpy(batch))
+            feats = model.AdaptiveAvgPool(feats.permute(0, 3, 1, 2)).squeeze(3)
+            for i, share, f in zip(chunk, shares, feats, strict=True):
+                out[i] = f[: own_frames(f.shape[0], share)].to(torch.float16).clone()
     return out
 
 
