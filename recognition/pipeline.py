@@ -27,7 +27,8 @@ from recognition.localise import (
     find_plates,
     whole_image_candidate,
 )
-from recognition.ocr import OcrEngine, load_reader
+from recognition.network import LineNetwork, load_network
+from recognition.ocr import OcrEngine
 from recognition.prepare import PreparedPlate, prepare_crop
 
 __all__ = ["Detection", "Frame", "Recogniser"]
@@ -72,19 +73,20 @@ class Detection:
 
 
 class Recogniser:
-    """Plate recognition on frames. ``reader`` is an EasyOCR reader (default: the packaged
-    English model, loaded on first use and shared by the process)."""
+    """Plate recognition on frames. ``network`` is the line-recognition network (default:
+    EasyOCR's English model with the plate-trained head, loaded on first use and shared by
+    the process)."""
 
-    def __init__(self, reader: Any = None) -> None:
-        self._reader = reader
+    def __init__(self, network: LineNetwork | None = None) -> None:
+        self._network = network
         self._engine: OcrEngine | None = None
         self.crops_read = 0
 
     @property
     def engine(self) -> OcrEngine:
         if self._engine is None:
-            reader = self._reader if self._reader is not None else load_reader()
-            self._engine = OcrEngine(reader, allowlist=ALLOWLIST)
+            network = self._network if self._network is not None else load_network()
+            self._engine = OcrEngine(network, allowlist=ALLOWLIST)
         return self._engine
 
     def read_crops(self, crops: list[Image]) -> list[Detection | None]:
