@@ -1,16 +1,17 @@
 """Grammar-constrained decoding of the recogniser's output into a Vietnamese plate.
 
-The recogniser gives, for every CTC frame of a line, a probability per character. Greedy
-CTC decoding turns the frames into *segments* (one per character read), each with the
-highest probability every character reached inside it. The plate grammar then says, by
-position, whether a digit or a letter belongs there (province code: 2 digits; series: a
-letter, then a letter or a digit; number: 4–5 digits), so each position takes the most
-probable character *of the class the grammar wants*: a read ``B`` where a digit belongs
-becomes the digit the network found most likely there (usually ``8``), never by a fixed
-substitution table. Segments the grammar has no room for (a border read as ``1``, a screw
-read as ``.``) are dropped, cheapest first. The best-scoring reading that
-:func:`tracing.plates.parse_plate` accepts wins; its characters keep their probabilities
-as per-character confidences.
+The recogniser gives, for every CTC frame of a line, a probability per character. The
+plate grammar says, by position, whether a digit or a letter belongs there (province code:
+2 digits; series: a letter, then a letter or a digit; number: 4–5 digits). For every class
+pattern the grammar allows (``DDLDDDDD``…) a Viterbi pass over the CTC frames finds the
+most probable alignment of the pattern's positions to frames: each position takes the most
+probable character *of the class the grammar wants* (a ``B`` where a digit belongs becomes
+the digit the network found most likely there, usually ``8``, never by a fixed
+substitution table), and frames between characters are blank, a separator, or a character
+the grammar has no room for (a border read as ``1``), which costs a penalty. So a digit
+the network gave only 0.45 against the blank's 0.55, which greedy decoding drops, is kept
+when the pattern needs it. The best-scoring reading that :func:`tracing.plates.parse_plate`
+accepts wins; its characters keep their probabilities as per-character confidences.
 """
 
 from __future__ import annotations
@@ -54,8 +55,10 @@ and two-letter series are older or special. Breaks ties such as ``52AO-0186`` ag
 ``52A-001.86`` towards the common form."""
 _DROP_FLOOR: Final = 1e-4
 DROP_PENALTY: Final = 0.2
-"""Dropping a segment costs its probability of being no character times this: reading a
-confusable character is preferred to deleting it (which would change the plate's length)."""
+"""A frame between characters showing a character the pattern has no room for costs this
+times the frame's probability of being no character: the least sure character is dropped
+first, and reading a confusable character is preferred to dropping it (which would change
+the plate's length)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +104,6 @@ def greedy_text(line: LineProbs) -> str:
     return "".join(line.charset[int(seg.argmax()) - 1] for seg in segments(line))
 
 
-def _class_indices(charset: str, chars: str) -> npt.NDArray[np.int64]:
-    return np.array([charset.index(c) + 1 for c in chars if c in charset], np.int64)
-
-
 @dataclass(frozen=True, slots=True)
 class _Choice:
     score: float
@@ -112,46 +111,102 @@ class _Choice:
     conf: tuple[float, ...]
 
 
-def _align(segs: Sequence[Probs], template: str, charset: str) -> _Choice | None:
-    """Best assignment of segments to the template's positions, dropping extra segments
-    (dynamic programming over segment i, position j; log-probability score)."""
-    n, m = len(segs), len(template)
-    if n < m:
-        return None
-    classes = {"D": _class_indices(charset, DIGITS), "L": _class_indices(charset, LETTERS)}
-    classes["X"] = np.concatenate([classes["D"], classes["L"]])
-    pick: list[list[tuple[float, int]]] = []
-    for seg in segs:
-        row = []
+_KINDS: Final = "_DL"
+"""Emission kinds of a Viterbi state: between characters (``_``), digit, letter."""
+
+
+def _emissions(line: LineProbs) -> tuple[Probs, npt.NDArray[np.int64]]:
+    """Per frame and kind, the probability of the best state of that kind and (for digit
+    and letter) which class it is. Between characters a frame may be blank, a separator,
+    or a character dropped (see ``DROP_PENALTY``)."""
+    probs, charset = line.probs, line.charset
+    digits = np.array([charset.index(c) + 1 for c in DIGITS if c in charset])
+    letters = np.array([charset.index(c) + 1 for c in LETTERS if c in charset])
+    others = np.array([k + 1 for k, c in enumerate(charset) if not c.isalnum()] or [0])
+    between = np.maximum.reduce([probs[:, 0], probs[:, others].max(axis=1),
+                                 DROP_PENALTY * np.maximum(1.0 - probs[:, 1:].max(axis=1),
+                                                           _DROP_FLOOR)])
+    best_digit = digits[probs[:, digits].argmax(axis=1)]
+    best_letter = letters[probs[:, letters].argmax(axis=1)]
+    rows = np.arange(len(probs))
+    emit = np.stack([between, probs[rows, best_digit], probs[rows, best_letter]], axis=1)
+    which = np.stack([np.zeros_like(best_digit), best_digit, best_letter], axis=1)
+    return np.asarray(emit, np.float32), which
+
+
+def _chain(templates: Sequence[str]) -> tuple[npt.NDArray[np.int64], list[tuple[int, int]]]:
+    """The CTC state chains of all templates side by side: each state's emission kind
+    (``_`` before, between and after characters) and each template's state range."""
+    kinds: list[int] = []
+    spans = []
+    for template in templates:
+        start = len(kinds)
+        kinds.append(0)
         for cls in template:
-            idx = classes[cls]
-            k = int(idx[np.argmax(seg[idx])])
-            row.append((math.log(max(float(seg[k]), 1e-9)), k))
-        pick.append(row)
-    drop = [math.log(max(1.0 - float(seg[1:].max()), _DROP_FLOOR) * DROP_PENALTY)
-            for seg in segs]
-    neg = -math.inf
-    best = np.full((n + 1, m + 1), neg)
-    best[0, 0] = 0.0
-    for i in range(1, n + 1):
-        best[i, 0] = best[i - 1, 0] + drop[i - 1]
-        for j in range(1, min(i, m) + 1):
-            best[i, j] = max(best[i - 1, j] + drop[i - 1] if i - 1 >= j else neg,
-                             best[i - 1, j - 1] + pick[i - 1][j - 1][0])
-    chars: list[str] = []
-    conf: list[float] = []
-    i, j = n, m
-    while j > 0:
-        if i - 1 >= j and best[i, j] == best[i - 1, j] + drop[i - 1]:
-            i -= 1
-            continue
-        logp, k = pick[i - 1][j - 1]
-        chars.append(charset[k - 1])
-        conf.append(math.exp(logp))
-        i, j = i - 1, j - 1
+            kinds += [_KINDS.index(cls), 0]
+        spans.append((start, len(kinds)))
+    return np.array(kinds), spans
+
+
+def _viterbi(line: LineProbs, templates: Sequence[str]) -> list[_Choice]:
+    """The best alignment of each template to the line's frames (all templates at once,
+    their chains side by side); templates that do not fit the frames are left out."""
+    emit, which = _emissions(line)
+    kinds, spans = _chain(templates)
+    frames, n = len(emit), len(kinds)
+    logs = np.log(np.maximum(emit, 1e-12))[:, kinds]
+    first = np.zeros(n, bool)
+    for start, _ in spans:
+        first[start : start + 2] = True
+    step1 = np.ones(n, bool)
+    step2 = kinds != 0
+    for start, _ in spans:
+        step1[start] = False
+        step2[start : start + 2] = False
+    # two characters in a row without a blank between them must differ
+    before = kinds[np.maximum(np.arange(n) - 2, 0)]
+    skip = np.where(step2 & (which[:-1, before] != which[1:, kinds]), 0.0, -np.inf)
+    advance = np.where(step1, 0.0, -np.inf)
+    score = np.where(first, logs[0], -np.inf)
+    back = np.zeros((frames, n), np.int8)
+    moves = np.full((3, n), -np.inf)
+    states = np.arange(n)
+    for t in range(1, frames):
+        moves[0] = score
+        moves[1, 1:] = score[:-1] + advance[1:]
+        moves[2, 2:] = score[:-2] + skip[t - 1, 2:]
+        back[t] = moves.argmax(axis=0)
+        score = moves[back[t], states] + logs[t]
+    steps = back.tolist()
+    return [c for c in (_trace(line, t, span, score, steps, kinds, which)
+                        for t, span in zip(templates, spans, strict=True)) if c is not None]
+
+
+def _trace(line: LineProbs, template: str, span: tuple[int, int], score: Probs,
+           back: list[list[int]], kinds: npt.NDArray[np.int64],
+           which: npt.NDArray[np.int64]) -> _Choice | None:
+    """The characters of one template's best path, read back from the last frame: at
+    each position the character of the grammar's class with the highest peak over the
+    position's frames, that peak its confidence."""
+    start, stop = span
+    state = stop - 1 if score[stop - 1] >= score[stop - 2] else stop - 2
+    if not np.isfinite(score[state]):
+        return None
+    total = float(score[state])
+    path = []
+    for t in range(len(back) - 1, -1, -1):
+        path.append(state)
+        state -= back[t][state]
+    states = np.array(path[::-1])
+    chars, conf = [], []
+    for label in range(start + 1, stop, 2):
+        held = np.flatnonzero(states == label)
+        votes = which[held, kinds[label]]
+        peaks = line.probs[held, votes]
+        chars.append(line.charset[int(votes[peaks.argmax()]) - 1])
+        conf.append(float(peaks.max()))
     prior = math.prod(PRIORS.get(part, 1.0) for part in _parts(template))
-    return _Choice(float(best[n, m]) + math.log(prior), "".join(reversed(chars)),
-                   tuple(reversed(conf)))
+    return _Choice(total + math.log(prior), "".join(chars), tuple(conf))
 
 
 def _parts(template: str) -> tuple[str, ...]:
@@ -162,15 +217,10 @@ def _parts(template: str) -> tuple[str, ...]:
     return template[:cut], template[cut:]
 
 
-def _alnum_segments(line: LineProbs) -> list[Probs]:
-    """Segments whose best character is a letter or digit (separators dropped)."""
-    return [s for s in segments(line) if line.charset[int(s.argmax()) - 1].isalnum()]
-
-
 def _candidates(line: LineProbs, templates: Sequence[str]) -> list[_Choice]:
-    segs = _alnum_segments(line)
-    found = (_align(segs, t, line.charset) for t in templates)
-    return sorted((c for c in found if c is not None), key=lambda c: -c.score)
+    if line.probs.size == 0:
+        return []
+    return sorted(_viterbi(line, templates), key=lambda c: -c.score)
 
 
 def _first_valid(choices: Sequence[_Choice], spelled: str) -> Reading | None:

@@ -68,6 +68,25 @@ def test_two_line_plate_and_extra_border_character() -> None:
     assert got is not None and got.text == "59-P1 332.02"
 
 
+def test_a_digit_below_the_blank_is_kept_where_the_pattern_needs_it() -> None:
+    probs = line("51A-123.45").probs.copy()
+    last = len(probs) - 2  # the final "5": the network is 55 % sure there is no character
+    probs[last, :] = 1e-4
+    probs[last, 0], probs[last, CHARSET.index("5") + 1] = 0.55, 0.45
+    weak = LineProbs(probs / probs.sum(axis=1, keepdims=True), CHARSET)
+    assert greedy_text(weak) == "51A-123.4"
+    got = decode_plate([weak], "one_line")
+    assert got is not None and got.text == "51A-123.45"
+    assert got.char_conf[-1] == pytest.approx(0.45, abs=0.01)
+
+
+def test_a_repeated_digit_needs_a_blank_between() -> None:
+    probs = line("51A-1234").probs
+    doubled = np.insert(probs, 15, probs[14], axis=0)  # the "4" held two frames: one "4"
+    got = decode_plate([LineProbs(doubled, CHARSET)], "one_line")
+    assert got is not None and got.text == "51A-1234"  # not the more usual 5-digit 12344
+
+
 def test_military_only_on_red_plates() -> None:
     assert decode_plate([line("TM-1234")], "one_line") is None
     got = decode_plate([line("TM-1234")], "one_line", military=True)
