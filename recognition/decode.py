@@ -68,6 +68,9 @@ class Reading:
 
     plate: Plate
     char_conf: tuple[float, ...]
+    score: float = 0.0
+    """Log-probability of the decoded path with the pattern's prior (the decoder's
+    ranking; comparable between cuts of one plate, not between plates)."""
 
     @property
     def text(self) -> str:
@@ -230,7 +233,7 @@ def _first_valid(choices: Sequence[_Choice], spelled: str) -> Reading | None:
             plate = parse_plate(text)
         except PlateError:
             continue
-        return Reading(plate, choice.conf)
+        return Reading(plate, choice.conf, choice.score)
     return None
 
 

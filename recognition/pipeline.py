@@ -36,18 +36,18 @@ __all__ = ["Detection", "Frame", "Recogniser"]
 log = logging.getLogger(__name__)
 Image = npt.NDArray[np.uint8]
 
-CUT_WIDEN = 0.3
-"""How far (in character heights) each line is cut beyond its outer characters: a
-character joined to the plate border is not found as a component, and the plate-trained
-recogniser reads no border strokes (plates-dev exact, with a first trained head: 0.719 at
-0, 0.731 at 0.2 and at 0.3)."""
-STILL_WIDENS = (0.0, CUT_WIDEN, 0.6)
-"""A still photo is read with three cuts (tight, normal, wide) and the most confident valid
-reading is kept: video has other frames to vote with, a photo has one look. The wide cut
-keeps a first or last character joined to the plate border (plates-dev exact, with the
-Viterbi decoder: 0.736 with cuts 0 and 0.3, 0.775 adding 0.6; 0.773 adding 0.6 and 0.9)."""
-RETRY_WIDEN = 0.45
-"""How far the last try extends the lines of a crop no cut gave a valid plate."""
+CUT_WIDEN = 0.5
+"""How far (in character pitches: the distance between neighbouring characters) each line
+is cut beyond its outer characters: a character joined to the plate border is not found
+as a component, and the plate-trained recogniser reads no border strokes."""
+WIDE_CUT = 1.0
+"""A cut one character pitch wider than the outer characters found: it keeps a first or
+last character joined to the border."""
+STILL_WIDENS = (0.0, CUT_WIDEN, WIDE_CUT)
+"""A still photo is read with three cuts (tight, normal, wide), keeping the reading the
+decoder ranks first: video has other frames to vote with, a photo has one look
+(plates-dev exact, two cuts 0.736; three cuts 0.775 with widths in character heights,
+0.780 in character pitches)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,16 +98,16 @@ class Recogniser:
 
     def _read(self, cands: list[Candidate], widens: tuple[float, ...] = (CUT_WIDEN,)
               ) -> list[Detection | None]:
-        """Read candidates in one batch per cut (``widens``), keeping each candidate's most
-        confident valid reading; those with none once more with wider lines."""
+        """Read candidates in one batch per cut (``widens``), keeping each candidate's best
+        valid reading; those with none once more with the wide cut (if not yet read)."""
         self.crops_read += len(cands)
         out: list[Detection | None] = [None] * len(cands)
         for widen in widens:
             cut = self._read_prepared(cands, [prepare_crop(c.crop, widen=widen) for c in cands])
-            out = [_more_confident(a, b) for a, b in zip(out, cut, strict=True)]
+            out = [_better(a, b) for a, b in zip(out, cut, strict=True)]
         unsure = [i for i, d in enumerate(out) if d is None]
-        if unsure:
-            wide = [prepare_crop(cands[i].crop, widen=RETRY_WIDEN) for i in unsure]
+        if unsure and WIDE_CUT not in widens:
+            wide = [prepare_crop(cands[i].crop, widen=WIDE_CUT) for i in unsure]
             again = self._read_prepared([cands[i] for i in unsure], wide)
             for i, alt in zip(unsure, again, strict=True):
                 out[i] = alt
@@ -164,10 +164,12 @@ class Recogniser:
         yield from (d for d in self._read(todo) if d is not None)
 
 
-def _more_confident(a: Detection | None, b: Detection | None) -> Detection | None:
+def _better(a: Detection | None, b: Detection | None) -> Detection | None:
+    """The reading the decoder ranks higher (path probability with the pattern's prior:
+    the product of character confidences would favour readings with fewer characters)."""
     if a is None or b is None:
         return a or b
-    return b if b.reading.confidence > a.reading.confidence else a
+    return b if b.reading.score > a.reading.score else a
 
 
 def _detection(cand: Candidate, prep: PreparedPlate, probs: list[Any]) -> Detection | None:

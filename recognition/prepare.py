@@ -123,13 +123,22 @@ def _line(gray: Image, row: Boxes, limits: tuple[int, int], widen: float) -> Ima
     char_h = float(np.median(row[:, 3]))
     y0 = max(limits[0], int(row[:, 1].min() - 0.04 * char_h))
     y1 = min(limits[1], int((row[:, 1] + row[:, 3]).max() + 0.04 * char_h) + 1)
-    x0 = max(0, int(row[:, 0].min() - widen * char_h) - 1)
-    x1 = min(w, int((row[:, 0] + row[:, 2]).max() + widen * char_h) + 1)
+    unit = _pitch(row, char_h)
+    x0 = max(0, int(row[:, 0].min() - widen * unit) - 1)
+    x1 = min(w, int((row[:, 0] + row[:, 2]).max() + widen * unit) + 1)
     text = gray[y0:y1, x0:x1]
     margin = max(2, int(0.35 * char_h))
     paper = int(np.percentile(text, 90)) if text.size else 255
     return np.asarray(cv2.copyMakeBorder(text, margin, margin, margin, margin,
                                          cv2.BORDER_CONSTANT, value=paper), np.uint8)
+
+
+def _pitch(row: Boxes, char_h: float) -> float:
+    """Median distance between neighbouring character centres of a row."""
+    if len(row) < 3:
+        return 0.6 * char_h
+    centres = np.sort(row[:, 0] + row[:, 2] / 2)
+    return float(np.median(np.diff(centres)))
 
 
 def _limits(rows: list[Boxes], height: int) -> list[tuple[int, int]]:
@@ -156,7 +165,7 @@ def _fallback(gray: Image) -> tuple[Image, ...]:
 
 def prepare_crop(crop: Image, *, widen: float = 0.0) -> PreparedPlate:
     """Deskew, trim and split a colour (BGR) or grey crop of one plate. ``widen``: extend
-    each line sideways by this many character heights (a character joined to the border
+    each line sideways by this many character pitches (a character joined to the border
     is not found as a component; the wider cut keeps it, at the risk of border strokes)."""
     colour = _scaled(np.asarray(crop if crop.ndim == 3 else cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR),
                                 np.uint8))
