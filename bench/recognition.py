@@ -12,7 +12,7 @@ plain EasyOCR ``readtext`` on the same images, texts joined top to bottom, upper
 stripped to A–Z0–9, nothing else. ``stock_head_exact_acc``: the same pipeline with
 EasyOCR's own recogniser weights instead of the plate-trained head (what training adds).
 ``audited_exact_acc``: exact accuracy against the labels corrected where the photo plainly
-shows another plate (``bench/plates_dev_audit.csv``, 10 of 409, found by looking at the
+shows another plate (``bench/plates_dev_audit.csv``, 11 of 409, found by looking at the
 misread photos only, so it can only understate); ``exact_acc`` stays the headline.
 
 Synthetic video (720p, mp4): ``frames_per_s`` for decoding + the whole pipeline with
