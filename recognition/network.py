@@ -24,11 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 from recognition.errors import RecognitionError
-from recognition.ocr import HEAD_PATH, new_reader
+from recognition.ocr import HEAD_PATH, LINE_HEIGHT, new_reader
 
 __all__ = ["LineNetwork", "load_network", "onnx_network", "torch_network"]
-
-log = logging.getLogger(__name__)
 
 Batch = npt.NDArray[np.float32]
 Probs = npt.NDArray[np.float32]
@@ -120,7 +118,7 @@ def _onnx_model(model: Any) -> bytes:
             _root_log_level(logging.ERROR):
         warnings.simplefilter("ignore")
         exported, quantised = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
-        torch.onnx.export(Probabilities().eval(), (torch.zeros(2, 1, 64, 128),), exported,
+        torch.onnx.export(Probabilities().eval(), (torch.zeros(2, 1, LINE_HEIGHT, 128),), exported,
                           input_names=["lines"], output_names=["probs"],
                           dynamic_axes={"lines": {0: "n", 3: "width"}}, dynamo=False)
         quantize_dynamic(exported, quantised, op_types_to_quantize=["LSTM", "MatMul"],
