@@ -11,6 +11,7 @@ the weight. The best crop (highest single-frame confidence) is kept.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -91,8 +92,10 @@ def vote(readings: Sequence[Reading]) -> tuple[Plate, float]:
     except PlateError:  # the vote broke the grammar (e.g. province code): trust the best
         return best.plate, best.confidence
     agreement = float(np.mean(shares)) * len(group) / len(readings)
-    mean_conf = float(np.mean([r.confidence for r in group]))
-    return plate, min(1.0, max(agreement * (0.5 + 0.5 * mean_conf), best.confidence))
+    # the chance that at least one agreeing read is right: agreeing unsure reads add up,
+    # agreeing reads the decoder gave no confidence stay worthless
+    support = 1.0 - math.prod(1.0 - r.confidence for r in group)
+    return plate, min(1.0, max(agreement * support, best.confidence))
 
 
 def _respell(like: Plate, compact: str) -> Plate:

@@ -23,6 +23,7 @@ from recognition.ocr import LineProbs
 from recognition.prepare import prepare_crop
 from recognition.sources import open_source, read_image
 from recognition.synth import degrade, random_plate, render_plate, scene_frames, write_video
+from tracing import settings as settings_
 from tracing.plates import parse_plate
 
 CHARSET = string.digits + string.ascii_uppercase + "-."
@@ -133,6 +134,13 @@ def test_vote_beats_single_frames() -> None:
     assert vehicle_class(plate) == vehicle_class(parse_plate("30A-995.24")) == "car"
     with pytest.raises(ValueError):
         vote([])
+
+
+def test_agreeing_worthless_reads_stay_worthless() -> None:
+    # a track of garbage the decoder gave ~0 confidence must not be saved as a plate
+    assert vote([reading("99C-331.23", 1e-6)] * 6)[1] < settings_.RECOGNITION_MIN_CONFIDENCE
+    unsure = vote([reading("51A-123.45", 0.3)] * 4)[1]
+    assert 0.3 < unsure < 1.0  # agreeing unsure reads add up
 
 
 def test_tracker_joins_consecutive_frames_and_splits_distant_ones() -> None:
