@@ -134,7 +134,8 @@ def _line(gray: Image, row: Boxes, limits: tuple[int, int], widen: float) -> Ima
 
 
 def _pitch(row: Boxes, char_h: float) -> float:
-    """Median distance between neighbouring character centres of a row."""
+    """Median distance between neighbouring character centres of a row (0.6 character
+    heights, a typical plate pitch, when it has fewer than 3 characters)."""
     if len(row) < 3:
         return 0.6 * char_h
     centres = np.sort(row[:, 0] + row[:, 2] / 2)
