@@ -43,7 +43,7 @@ class Result:
 def recogniser() -> Recogniser:
     """One recogniser (and OCR model) per server process."""
     engine = Recogniser()
-    engine.engine  # noqa: B018 - load the model now, under the spinner
+    _ = engine.engine  # load the model now, under the spinner (a bare expression is drawn)
     return engine
 
 

@@ -41,6 +41,7 @@ def test_upload_read_and_save(db: Path, monkeypatch: pytest.MonkeyPatch) -> None
     at.file_uploader[0].set_value(("plate.jpg", data, "image/jpeg"))
     at.run()
     assert not at.exception and not at.error
+    assert not at.get("help_info")  # no object drawn by accident (Streamlit's "magic")
     assert list(at.dataframe[0].value["plate"]) == [text]
     at.button[0].click()
     at.run()
