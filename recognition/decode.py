@@ -158,12 +158,11 @@ def _viterbi(line: LineProbs, templates: Sequence[str]) -> list[_Choice]:
     kinds, spans = _chain(templates)
     frames, n = len(emit), len(kinds)
     logs = np.log(np.maximum(emit, 1e-12))[:, kinds]
-    first = np.zeros(n, bool)
+    first = np.zeros(n, bool)  # a path starts on a chain's first blank or first character
+    step1 = np.ones(n, bool)  # from the state before (not across chains)
+    step2 = kinds != 0  # from the character before, skipping the blank between
     for start, _ in spans:
         first[start : start + 2] = True
-    step1 = np.ones(n, bool)
-    step2 = kinds != 0
-    for start, _ in spans:
         step1[start] = False
         step2[start : start + 2] = False
     # two characters in a row without a blank between them must differ

@@ -50,7 +50,7 @@ class LineNetwork:
 def load_network(*, gpu: bool = False, head: Path | None = HEAD_PATH) -> LineNetwork:
     """The recognition network (built once per process): torch on a GPU, ONNX Runtime on
     a CPU. ``head``: the plate-trained sequence head (None: EasyOCR's own weights)."""
-    reader = new_reader(gpu=gpu, head=head, quantise=False)
+    reader = new_reader(gpu=gpu, head=head, quantise=False, detector=False)
     charset = "".join(reader.converter.character[1:])
     if gpu:
         return torch_network(reader.recognizer, charset, reader.device)

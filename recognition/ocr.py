@@ -70,9 +70,10 @@ def load_reader(*, gpu: bool = False, head: Path | None = HEAD_PATH) -> Any:
 
 
 def new_reader(*, gpu: bool = False, head: Path | None = HEAD_PATH,
-               quantise: bool = True) -> Any:
+               quantise: bool = True, detector: bool = True) -> Any:
     """A new EasyOCR English reader (see :func:`load_reader`); ``quantise=False`` keeps
-    float weights (for training)."""
+    float weights (for training), ``detector=False`` leaves out the CRAFT text detector
+    (only the recognition model is needed)."""
     ensure_torchvision()
     try:
         import easyocr
@@ -87,11 +88,11 @@ def new_reader(*, gpu: bool = False, head: Path | None = HEAD_PATH,
             reader = easyocr.Reader(
                 ["en"], gpu=gpu, model_storage_directory=easyocr_en_models.model_dir(),
                 user_network_directory=network_dir, download_enabled=False, verbose=False,
-                quantize=False)
+                quantize=False, detector=detector)
             if head is not None and head.exists():
                 install_head(reader.recognizer, head)
             if quantise:
-                for model in (reader.recognizer, reader.detector):
+                for model in (reader.recognizer, *([reader.detector] if detector else [])):
                     torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
                         model, dtype=torch.qint8, inplace=True)
         except (OSError, RuntimeError, ValueError, KeyError) as exc:

@@ -202,7 +202,7 @@ def train_from_scratch(lines: int, *, epochs: int, seed: int = 0,
         drawn = [line for part in pool.map(_lines_part, parts) for line in part]
     progress(f"{len(drawn):,} synthetic lines drawn in {time.perf_counter() - started:.0f} s")
     torch.manual_seed(seed)
-    reader = new_reader(head=None, quantise=False)
+    reader = new_reader(head=None, quantise=False, detector=False)
     charset = "".join(reader.converter.character[1:])
     train_head(reader.recognizer, charset, drawn, epochs=epochs, progress=progress)
     return reader.recognizer
