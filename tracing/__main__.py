@@ -223,7 +223,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; errors of the library print as one clear line, exit code 2."""
+    """Run one command; errors of the library print as one clear line, exit code 2 (any
+    other failure: one line too, exit code 1)."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -232,6 +233,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TracingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug or an unforeseen input: one line, never a traceback
+        if args.verbose:
+            logger.exception("unexpected failure")
+        print(f"error: unexpected failure ({type(exc).__name__}: {exc}); nothing more was "
+              "done. Run with -v for the details and report it.", file=sys.stderr)
+        return 1
     return 0
 
 

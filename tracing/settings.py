@@ -7,6 +7,7 @@ hard-codes a path, a CRS or a threshold.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -462,3 +463,15 @@ RECOGNITION_MAX_UPLOAD_BYTES: Final = 50 * 1024**2
 """Largest image or video the Recognise page accepts (bytes)."""
 RECOGNITION_MAX_UPLOAD_FRAMES: Final = 900
 """Most frames of an uploaded video the Recognise page processes (30 s at 30 fps)."""
+
+# --- Hardening: accepted input, login throttling, audit anchor (issue 15) ----------------------
+READ_TS_EARLIEST: Final = datetime.fromisoformat(
+    os.environ.get("TRACING_READ_TS_EARLIEST", "2000-01-01T00:00:00+00:00")).astimezone(UTC)
+"""Reads timed before this instant are rejected at ingest and moved out of an older store
+(``TRACING_READ_TS_EARLIEST``, ISO 8601 with offset)."""
+READ_TS_MAX_AHEAD: Final = timedelta(
+    hours=float(os.environ.get("TRACING_READ_TS_MAX_AHEAD_HOURS", "24")))
+"""Reads timed more than this after the clock are rejected at ingest, and moved to
+``rejects`` by the retention purge (``TRACING_READ_TS_MAX_AHEAD_HOURS``)."""
+READ_TS_MAX_OFFSET: Final = timedelta(hours=14)
+"""Largest UTC offset a timestamp may carry (the real ones lie within ±14:00)."""

@@ -9,7 +9,10 @@ one transaction with its audit entry, so the store is never half purged:
   stays is kept; a ``crop_ref`` that would leave the crops folder is never followed);
 - reads older than ``reads_days`` are deleted with their ``read_keys`` rows: a purged
   read_id is *forgotten*, so ``read_keys`` always describes exactly the stored reads.
-  Ingesting an old file again re-adds its reads; the next purge removes them again.
+  Ingesting an old file again re-adds its reads; the next purge removes them again;
+- reads timed outside the accepted window (:mod:`tracing.store.window`: before
+  2000-01-01 or more than a day ahead of the clock, which an older store may hold and
+  which would never age out) are moved to ``rejects`` with the reason (quarantined).
 
 Run it on demand (Admin page, ``python -m tracing retention purge``) and on a schedule:
 ``python -m tracing retention purge --every-hours 24`` keeps running (:func:`purge_every`),
@@ -33,7 +36,7 @@ from tracing import settings
 from tracing.access import audit
 from tracing.access.paths import contained
 from tracing.errors import AccessError, RetentionError, TracingError
-from tracing.store import Store, schema
+from tracing.store import Store, schema, window
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +97,8 @@ class PurgeReport:
     crops_cleared: int
     crop_files_deleted: int
     dry_run: bool = False
+    out_of_window: int = 0
+    """Reads timed outside the accepted window, moved to ``rejects``."""
 
     def __str__(self) -> str:
         verb = "would remove" if self.dry_run else "removed"
@@ -101,7 +106,8 @@ class PurgeReport:
                 f"{self.reads_before:%Y-%m-%d %H:%M} UTC and the crops of "
                 f"{self.crops_cleared} reads older than {self.crops_before:%Y-%m-%d %H:%M} UTC "
                 f"({self.crop_files_deleted} files); kept {self.reads_kept} older reads held "
-                "by a case or an alert")
+                f"by a case or an alert; {'would move' if self.dry_run else 'moved'} "
+                f"{self.out_of_window} reads timed outside the accepted window to rejects")
 
 
 def purge(store: Store, *, now: datetime | None = None, policy: RetentionPolicy | None = None,
@@ -114,18 +120,20 @@ def purge(store: Store, *, now: datetime | None = None, policy: RetentionPolicy 
     crops_cut = when - timedelta(days=policy.crops_days)
     if dry_run:
         with store.reader() as con:
-            return _preview(con, reads_cut, crops_cut)
+            return _preview(con, reads_cut, crops_cut, when)
     with store.writer() as con:
         files, cleared = _clear_crops(con, crops_cut)
         deleted = _delete_reads(con, reads_cut)
+        quarantined = schema.quarantine(con, now=when)
         kept = _count(con, "SELECT count(*) FROM reads WHERE ts < ?", reads_cut)
         audit.record_in(con, who=who, action="retention.purge", reason=reason, params={
             "reads_before": reads_cut.isoformat(), "crops_before": crops_cut.isoformat(),
             "reads_deleted": deleted, "reads_kept": kept, "crops_cleared": cleared,
             "crop_files": len(files), "reads_days": policy.reads_days,
-            "crops_days": policy.crops_days})
+            "crops_days": policy.crops_days, "out_of_window": quarantined})
     removed = _delete_files(files, crops_dir)
-    report = PurgeReport(reads_cut, crops_cut, deleted, kept, cleared, removed)
+    report = PurgeReport(reads_cut, crops_cut, deleted, kept, cleared, removed,
+                         out_of_window=quarantined)
     logger.info("%s", report)
     return report
 
@@ -135,8 +143,8 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, *args: object) -> int:
     return int(row[0]) if row else 0
 
 
-def _preview(con: duckdb.DuckDBPyConnection, reads_cut: datetime,
-             crops_cut: datetime) -> PurgeReport:
+def _preview(con: duckdb.DuckDBPyConnection, reads_cut: datetime, crops_cut: datetime,
+             when: datetime) -> PurgeReport:
     old = _count(con, "SELECT count(*) FROM reads WHERE ts < ?", reads_cut)
     doomed = _count(con, "SELECT count(*) FROM reads WHERE ts < ? AND read_id NOT IN (SELECT "
                     "read_id FROM case_reads) AND read_id NOT IN (SELECT read_id FROM alerts "
@@ -144,7 +152,11 @@ def _preview(con: duckdb.DuckDBPyConnection, reads_cut: datetime,
     crops = _count(con, "SELECT count(*) FROM reads WHERE ts < ? AND crop_ref IS NOT NULL AND "
                    "read_id NOT IN (SELECT read_id FROM case_reads) AND read_id NOT IN (SELECT "
                    "read_id FROM alerts WHERE read_id IS NOT NULL)", crops_cut)
-    return PurgeReport(reads_cut, crops_cut, doomed, old - doomed, crops, 0, dry_run=True)
+    outside = _count(con, "SELECT count(*) FROM reads WHERE ts > ? OR (ts < ? AND (read_id IN "
+                     "(SELECT read_id FROM case_reads) OR read_id IN (SELECT read_id FROM alerts "
+                     "WHERE read_id IS NOT NULL)))", window.latest(when), settings.READ_TS_EARLIEST)
+    return PurgeReport(reads_cut, crops_cut, doomed, old - doomed, crops, 0, dry_run=True,
+                       out_of_window=outside)
 
 
 def _clear_crops(con: duckdb.DuckDBPyConnection, cut: datetime) -> tuple[list[str], int]:

@@ -5,7 +5,8 @@ In two steps, so that the plates can be normalised meanwhile (another thread):
 ``read_id`` filled in; :func:`check` adds the canonical ``plate`` and ``plate_compact`` of
 every row (:func:`tracing.plates.plate_columns`, null where invalid) and a ``reason``
 column: NULL for a valid row, otherwise the first failed check, in this order: plate,
-camera, timestamp, confidence.
+camera, timestamp (:mod:`tracing.store.window`: the accepted time window and UTC
+offsets), confidence.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tracing import settings
 from tracing.plates import PlateColumns
+from tracing.store import window
 from tracing.store.sources import TS_UTC, in_row_order, is_text, register
 
 logger = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ def parse(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> pa.Table:
     """The batch with ``ts`` as instants, ``confidence`` as numbers, a derived ``read_id``
     where it has none and the ``reason`` of a bad timestamp or confidence (else null)."""
     ts, ts_reason = _timestamps(con, batch)
+    ts_reason = pc.coalesce(ts_reason, *_window_reasons(ts))
     confidence, conf_reason = _confidences(con, batch)
     batch = (batch.set_column(batch.schema.get_field_index("ts"), "ts", ts)
              .set_column(batch.schema.get_field_index("confidence"), "confidence", confidence))
@@ -80,7 +84,9 @@ def _timestamps(con: duckdb.DuckDBPyConnection,
             SELECT _rn, CASE WHEN zoned THEN value END AS ts,
                    CASE WHEN text IS NULL THEN '{MISSING_TS}'
                         WHEN value IS NULL THEN '{BAD_TS}'
-                        WHEN NOT zoned THEN '{NO_OFFSET}' END AS reason
+                        WHEN NOT zoned THEN '{NO_OFFSET}'
+                        WHEN abs(epoch_us(try_cast(text AS TIMESTAMP)) - epoch_us(value))
+                             > {window.MAX_OFFSET_US} THEN '{window.OFFSET_RANGE}' END AS reason
             FROM (SELECT _rn, text, try_cast(text AS TIMESTAMPTZ) AS value,
                          regexp_matches(text, ':.*[+\-A-Za-z]') AS zoned
                   FROM (SELECT _rn, nullif(trim(ts), '') AS text FROM _orig))
@@ -90,6 +96,14 @@ def _timestamps(con: duckdb.DuckDBPyConnection,
         return column, _when(pc.is_null(column), MISSING_TS)
     reason = pc.if_else(pc.is_null(column), pa.scalar(MISSING_TS), pa.scalar(NO_OFFSET))
     return pa.nulls(len(column), TS_UTC), reason
+
+
+def _window_reasons(ts: pa.ChunkedArray | pa.Array) -> list[pa.ChunkedArray | pa.Array]:
+    """Reasons of instants outside the accepted window (see :mod:`tracing.store.window`)."""
+    earliest = pa.scalar(settings.READ_TS_EARLIEST, TS_UTC)
+    latest = pa.scalar(window.latest(), TS_UTC)
+    return [_when(pc.fill_null(pc.less(ts, earliest), False), window.TOO_OLD),
+            _when(pc.fill_null(pc.greater(ts, latest), False), window.TOO_FAR_AHEAD)]
 
 
 def _confidences(con: duckdb.DuckDBPyConnection,

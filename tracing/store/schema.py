@@ -8,11 +8,14 @@ Opening an older database applies the missing steps; opening a newer one is refu
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Final, NamedTuple
 
 import duckdb
 
+from tracing import settings
 from tracing.errors import StoreError
+from tracing.store import window
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +27,7 @@ CONTENT_KEY_SQL: Final = "(hash({camera_id}, {ts}, {plate_raw}, {confidence}) >>
 HASH_PROBE_SQL: Final = "hash('thuduc-tracing read key probe')::VARCHAR"
 """DuckDB does not promise a stable ``hash()`` across versions: the value of this probe is
 kept in ``store_meta`` and ``read_keys`` is rebuilt when it changes."""
+_MICROSECOND: Final = timedelta(microseconds=1)
 
 
 class Migration(NamedTuple):
@@ -203,12 +207,68 @@ CREATE TABLE alert_outbox (
 matched), the read's evidence copied into each alert, a unique alert key (no alert twice),
 the engine's checkpoint (committed with the alerts it covers) and the webhook outbox."""
 
+_QUARANTINE: Final = """
+CREATE TEMP TABLE _out_of_window AS
+    SELECT *, {rid_key} AS _k,
+           CASE WHEN ts < {earliest} THEN '{too_old}' ELSE '{ahead}' END AS _reason
+    FROM reads WHERE ts < {earliest} OR ts > {latest};
+INSERT INTO rejects (rejected_at, source, reason, row_json)
+    SELECT now(), source, _reason,
+           to_json(struct_pack(read_id := read_id, camera_id := camera_id, ts := ts::VARCHAR,
+                               plate_raw := plate_raw, confidence := confidence,
+                               vehicle_class := vehicle_class, plate_colour := plate_colour,
+                               crop_ref := crop_ref, source := source))
+    FROM _out_of_window ORDER BY ts, read_id;
+DELETE FROM reads WHERE ts < {earliest} OR ts > {latest};
+DELETE FROM read_keys WHERE rid_key IN (SELECT _k FROM _out_of_window);
+INSERT INTO read_keys SELECT {rid_key} AS k, {content_key} FROM reads
+    WHERE k IN (SELECT _k FROM _out_of_window);
+DROP TABLE _out_of_window;
+"""
+"""Move reads outside the accepted window (:mod:`tracing.store.window`) to ``rejects``
+with their values and reason, and forget their keys (keys another read shares through a
+hash collision are put back)."""
+
+
+def _timestamp_sql(when: datetime) -> str:
+    """A TIMESTAMPTZ literal of an instant computed by this code (never user text)."""
+    return f"TIMESTAMPTZ '{when.astimezone(UTC).isoformat()}'"
+
+
+def quarantine_sql(latest: str) -> str:
+    """:data:`_QUARANTINE` bounded by ``latest`` (an SQL expression written by code)."""
+    return _QUARANTINE.format(
+        rid_key=RID_KEY_SQL.format(read_id="read_id"),
+        content_key=CONTENT_KEY_SQL.format(camera_id="camera_id", ts="ts",
+                                           plate_raw="plate_raw", confidence="confidence"),
+        earliest=_timestamp_sql(settings.READ_TS_EARLIEST), latest=latest,
+        too_old=window.TOO_OLD, ahead=window.TOO_FAR_AHEAD)
+
+
+def quarantine(con: duckdb.DuckDBPyConnection, *, now: datetime | None = None) -> int:
+    """Move the reads outside the accepted window at ``now`` (default the clock) to
+    ``rejects``, in con's transaction; return how many."""
+    latest = window.latest(now)
+    row = con.execute("SELECT count(*) FROM reads WHERE ts < ? OR ts > ?",
+                      [settings.READ_TS_EARLIEST, latest]).fetchone()
+    moved = int(row[0]) if row else 0
+    if moved:
+        con.execute(quarantine_sql(_timestamp_sql(latest)))
+    return moved
+
+
+_V6_WINDOW: Final = quarantine_sql(
+    f"now() + to_microseconds({settings.READ_TS_MAX_AHEAD // _MICROSECOND})")
+"""Reads outside the accepted time window, stored before ingest refused them, are moved to
+``rejects`` (the clock bound is the migration transaction's start)."""
+
 MIGRATIONS: Final = (
     Migration(1, "cameras, reads, rejects", _V1_CORE),
     Migration(2, "watchlist, geofences, alerts, audit log", _V2_WORKFLOW),
     Migration(3, "read_keys: idempotency index on read_id", _V3_READ_KEYS),
     Migration(4, "users, case_reads, hash chain of the audit log", _V4_ACCESS),
     Migration(5, "alert engine: keys, evidence, checkpoint, webhook outbox", _V5_ALERTS),
+    Migration(6, "reads outside the accepted time window moved to rejects", _V6_WINDOW),
 )
 """Every schema step in order; append, never edit a released step."""
 LATEST_VERSION: Final = MIGRATIONS[-1].version
