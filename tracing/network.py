@@ -10,8 +10,10 @@ Load (only the committed artefacts; speeds applied at load time, result cached):
 
 The graph follows osmnx conventions: node keys are OSM node ids with ``x``/``y`` (lon/lat)
 and ``street_count``; edges carry ``osmid`` (way id, a list where ways were merged),
-``name``, ``highway``, ``oneway``, ``maxspeed``, ``lanes``, ``ref``, ``length`` (m),
-``geometry`` (LineString, on every edge), ``speed_kph`` and ``travel_time`` (s).
+``name``, ``highway``, ``oneway``, ``maxspeed``, ``lanes``, ``ref``, the class-restriction
+tags ``motorcycle``, ``motor_vehicle``, ``motorroad``, ``hgv``, ``hgv:conditional`` where
+the way has them (read by :mod:`tracing.vehicles`), ``length`` (m), ``geometry``
+(LineString, on every edge), ``speed_kph`` and ``travel_time`` (s).
 """
 
 from __future__ import annotations
@@ -49,9 +51,13 @@ NODES_FILE = "nodes.parquet"
 EDGES_FILE = "edges.parquet"
 README_FILE = "README.md"
 SOURCE_SNAPSHOT = "2018-01-01"
-EDGE_TAGS = ("name", "highway", "maxspeed", "lanes", "ref")
+RESTRICTION_TAGS = ("motorcycle", "motor_vehicle", "motorroad", "hgv", "hgv:conditional")
+"""OSM access tags kept for vehicle-class rules (:mod:`tracing.vehicles`). They are not
+simplification breaks (the topology does not depend on them): an edge merged from ways
+with different values holds the list of those values."""
+EDGE_TAGS = ("name", "highway", "maxspeed", "lanes", "ref", *RESTRICTION_TAGS)
 """OSM way tags kept on edges (besides osmid, oneway, length, geometry)."""
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 """Bump when the cached graph's layout changes, so stale caches are ignored."""
 
 # osmnx's "drive" network filter (osmnx/_overpass.py), as exact values.
@@ -383,13 +389,33 @@ def build_network_artifacts(
     stored = edges_frame(read_network(out_dir))  # as shipped: geometries simplified
     crossings = boundaries.boundary_crossings(stored, boundaries.load_outline())
     counts["boundary_crossings"] = len(crossings)
-    _write_readme(out_dir / README_FILE, counts)
+    _write_readme(out_dir / README_FILE, counts, restriction_tag_counts(graph))
     logger.info("Network artefacts written to %s: %s", out_dir, counts)
     return counts
 
 
-def _write_readme(path: Path, counts: Mapping[str, int]) -> None:
+def restriction_tag_counts(graph: nx.MultiDiGraph) -> dict[str, dict[str, int]]:
+    """Directed edges per value of each class-restriction tag (a merged edge counts once
+    per distinct value it holds)."""
+    found: dict[str, dict[str, int]] = {}
+    for *_, data in graph.edges(data=True):
+        for tag in RESTRICTION_TAGS:
+            if (value := data.get(tag)) is not None:
+                for v in sorted({str(x) for x in _as_list(value)}):
+                    by_value = found.setdefault(tag, {})
+                    by_value[v] = by_value.get(v, 0) + 1
+    return {tag: dict(sorted(found[tag].items())) for tag in RESTRICTION_TAGS if tag in found}
+
+
+def _write_readme(
+    path: Path, counts: Mapping[str, int], tag_counts: Mapping[str, Mapping[str, int]]
+) -> None:
     tolerance = settings.NETWORK_GEOMETRY_TOLERANCE_M
+    counts_text = "; ".join(
+        f"`{tag}` " + ", ".join(f"{value} {n:,}" for value, n in values.items())
+        for tag, values in tag_counts.items()
+    ) or "none"
+    tags_text = ", ".join(f"`{tag}`" for tag in RESTRICTION_TAGS)
     text = f"""# Road network of Thủ Đức City (committed, derived from OpenStreetMap)
 
 Data © OpenStreetMap contributors, licensed under the Open Database License (ODbL) 1.0
@@ -416,6 +442,10 @@ network or a map made from it is shown or shipped; this derived database is itse
 - `{EDGES_FILE}` (GeoParquet, EPSG:4326): u, v, key, osmid (way ids), oneway, length (m,
   measured on the full OSM geometry), name/highway/maxspeed/lanes/ref (lists), geometry
   (simplified to {tolerance:g} m; null for straight edges).
+  - Vehicle-class tags (lists; null where none of the merged ways has the tag; read by
+    `tracing.vehicles`): {tags_text}.
+    Directed edges per value: {counts_text}.
+    A tag no edge carries is an empty column.
 - Speeds and travel times are applied at load time from `tracing/settings.py`
   (`tracing.network.load_network`).
 - Rebuild (needs `../shared/data/osm/hcm_2018.osm.pbf`; byte-for-byte reproducible):
