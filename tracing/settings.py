@@ -475,3 +475,31 @@ READ_TS_MAX_AHEAD: Final = timedelta(
 ``rejects`` by the retention purge (``TRACING_READ_TS_MAX_AHEAD_HOURS``)."""
 READ_TS_MAX_OFFSET: Final = timedelta(hours=14)
 """Largest UTC offset a timestamp may carry (the real ones lie within ±14:00)."""
+
+# --- Vehicle classes on roads (tracing.vehicles, issue 14) -----------------------------------
+VEHICLE_SPEED_FACTORS: Final[dict[str, dict[str, float]]] = {
+    "motorbike": {"default": 1.0},
+    "car": {"default": 1.0},
+    "truck": {"default": 0.85, "residential": 0.75, "living_street": 0.75,
+              "unclassified": 0.8},
+    "bus": {"default": 0.8},
+}
+"""Factor on an edge's base speed (``speed_kph``: signed maxspeed, else ROAD_SPEEDS_KPH) by
+vehicle class and OSM highway class (``"default"``: every other highway class). Assumptions,
+not measurements: ROAD_SPEEDS_KPH already describe the motorbike-dominated mixed traffic
+that cars share (1.0 for both); trucks accelerate and turn slowly and crawl in small
+streets; buses stop at bus stops."""
+VEHICLE_MAX_SPEED_KPH: Final[dict[str, float]] = {
+    "motorbike": 70.0, "car": 90.0, "truck": 80.0, "bus": 70.0,
+}
+"""Legal maximum (km/h) of each class off expressways: Circular 38/2024/TT-BGTVT, Art. 7,
+divided roads outside residential areas (motorcycles 70; cars and vans up to 28 seats 90;
+trucks over 3.5 t 80, the stricter truck row since a plate does not give the weight; buses
+70). In residential areas Art. 6 sets 60 (divided or ≥ 2 lanes each way) / 50 km/h for
+every motor vehicle; the network has no residential-area flag, and the free-flow speeds of
+ROAD_SPEEDS_KPH lie below those anyway. Mopeds (xe gắn máy, ≤ 50 cm³) are limited to
+40 km/h (Art. 8) but their plates are not told apart here."""
+EXPRESSWAY_MAX_SPEED_KPH: Final = 120.0
+"""Legal maximum on expressways (highway=motorway/motorway_link; Circular 38/2024/TT-BGTVT,
+Art. 9; signed limits, already in the edge's maxspeed, are often lower). Motorbikes are
+not allowed there at all (tracing.vehicles)."""
