@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from tests.test_store_support import count, new_store
-from tracing.access import retention
+from tracing.access import audit, retention
 from tracing.search import search_plates
 from tracing.search.export import reads_csv
 from tracing.search.query import reads_of_plates
@@ -136,3 +136,92 @@ def test_the_cli_never_prints_a_traceback(capsys: pytest.CaptureFixture[str],
     assert cli.main(["users", "roles"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "year 294247 is out of range" in err
+
+
+# --- 2. audit truncation and wipe -------------------------------------------------------------
+
+@pytest.fixture
+def audited(tmp_path: Path) -> Store:
+    with Store(tmp_path / "audit.duckdb") as store:
+        for i in range(5):
+            audit.record(store, who="ann", action="search", params={"plate": f"51A-123.4{i}"},
+                         reason=f"case {i}")
+        yield store
+
+
+def _verify_cli(store: Store, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from tracing.__main__ import main
+
+    store.close()
+    code = main(["audit", "verify", "--db", str(store.path)])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def _head_of(con: duckdb.DuckDBPyConnection) -> None:
+    """Point ``audit_head`` at the newest remaining entry (what a careful intruder does)."""
+    con.execute("DELETE FROM store_meta WHERE key = 'audit_head'")
+    con.execute("INSERT INTO store_meta SELECT 'audit_head', id || ':' || entry_hash "
+                "FROM audit_log ORDER BY id DESC LIMIT 1")
+
+
+def test_anchor_gets_one_line_per_committed_entry(audited: Store) -> None:
+    lines = audit.read_anchor(audit.anchor_path(audited.path))
+    assert lines is not None and [(a.entries, a.entry_id) for a in lines] == [
+        (i, i) for i in range(1, 6)]
+    with pytest.raises(RuntimeError), audited.writer() as con:  # rolled back: not anchored
+        audit.record_in(con, who="ann", action="search", params={}, reason="case 9")
+        raise RuntimeError("the change failed")
+    assert len(audit.read_anchor(audit.anchor_path(audited.path)) or []) == 5
+    assert audit.verify(audited).ok
+
+
+def test_deleting_the_newest_entries_and_repointing_the_head_is_detected(
+        audited: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    with audited.writer() as con:
+        con.execute("DELETE FROM audit_log WHERE id >= 4")
+        _head_of(con)
+    code, text = _verify_cli(audited, capsys)
+    assert code == 2 and "TAMPERED" in text and "after #3 up to #5 were removed" in text
+
+
+def test_deleting_every_entry_and_the_head_is_detected(
+        audited: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    with audited.writer() as con:
+        con.execute("DELETE FROM audit_log")
+        con.execute("DELETE FROM store_meta WHERE key = 'audit_head'")
+    code, text = _verify_cli(audited, capsys)
+    assert code == 2 and "every entry was removed" in text
+
+
+def test_rewriting_history_with_recomputed_hashes_is_detected(audited: Store) -> None:
+    with audited.writer() as con:
+        rows = con.execute("SELECT id, who, epoch_us(logged_at), action, params, reason "
+                           "FROM audit_log ORDER BY id").fetchall()
+        prev = audit.GENESIS
+        for entry_id, who, us, action, params, reason in rows:
+            if entry_id == 2:
+                reason = "nothing to see"
+            digest = audit.entry_hash(entry_id, who, us, action, params, reason, prev)
+            con.execute("UPDATE audit_log SET reason = ?, prev_hash = ?, entry_hash = ? "
+                        "WHERE id = ?", [reason, prev, digest, entry_id])
+            prev = digest
+        _head_of(con)
+    report = audit.verify(audited)
+    assert [(p.entry_id, p.kind) for p in report.problems] == [(2, "edited")]
+    assert "history was rewritten" in str(report)
+
+
+def test_removing_the_anchor_is_detected_and_a_torn_line_is_not(audited: Store) -> None:
+    path = audit.anchor_path(audited.path)
+    with path.open("ab") as handle:
+        handle.write(b"6 6 0123")  # a crash in the middle of an append
+    assert audit.verify(audited).ok
+    audit.record(audited, who="ann", action="search", params={}, reason="case 6")
+    assert audit.verify(audited).ok
+    assert [a.entry_id for a in audit.read_anchor(path) or []] == [1, 2, 3, 4, 5, 6]
+    path.unlink()
+    report = audit.verify(audited)
+    assert not report.ok and "was removed or emptied" in str(report)
+    path.write_text("5 5 not-a-hash\n")
+    assert "line 1" in str(audit.verify(audited))

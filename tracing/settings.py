@@ -475,6 +475,10 @@ READ_TS_MAX_AHEAD: Final = timedelta(
 ``rejects`` by the retention purge (``TRACING_READ_TS_MAX_AHEAD_HOURS``)."""
 READ_TS_MAX_OFFSET: Final = timedelta(hours=14)
 """Largest UTC offset a timestamp may carry (the real ones lie within ±14:00)."""
+AUDIT_ANCHOR_DIR: Final = (Path(os.environ["TRACING_AUDIT_ANCHOR_DIR"])
+                           if os.environ.get("TRACING_AUDIT_ANCHOR_DIR") else None)
+"""Folder of the audit log's append-only anchor files (``<db name>.audit-anchor``); None:
+beside the database. Point it at another volume or an append-only (``chattr +a``) folder."""
 
 # --- Vehicle classes on roads (tracing.vehicles, issue 14) -----------------------------------
 VEHICLE_SPEED_FACTORS: Final[dict[str, dict[str, float]]] = {

@@ -3,23 +3,30 @@
 Append-only and tamper-evident: each entry's ``entry_hash`` is the SHA-256 of its content
 (id, who, time in µs, action, parameters as canonical JSON, reason) and of the previous
 entry's hash (``prev_hash``). The newest entry's id and hash are also kept in ``store_meta``
-(``audit_head``), so removing the newest entries is detected too. :func:`verify` walks the
-chain and names every edited entry and every place where entries were removed.
+(``audit_head``). Outside the database file, an append-only **anchor** file
+(:func:`anchor_path`, ``<db>.audit-anchor``) gets one fsync'd line ``<entries> <id> <hash>``
+after every committed entry. :func:`verify` walks the chain and names every edited entry
+and every place where entries were removed; against the anchor it also detects the newest
+entries removed with ``audit_head`` repointed, every entry removed, and history re-hashed
+from an anchored entry on.
 
-The chain proves the log was not changed *behind the application's back* by someone who
-edits rows without recomputing every later hash and the head. Someone with write access to
-the file who does recompute them can rewrite history: keep a copy of the head hash that
-``python -m tracing audit verify`` prints (a daily note, a ticket) to detect that too.
+What stays undetectable: someone who can write both the database file and the anchor file
+(or deletes the anchor and its ``store_meta`` mark together) can rewrite history. Keep the
+anchor on another volume or append-only (``settings.AUDIT_ANCHOR_DIR``, ``chattr +a``), and
+note the head hash ``python -m tracing audit verify`` prints somewhere outside the system.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Final, Literal
 
 import duckdb
@@ -29,7 +36,9 @@ from tracing import settings
 from tracing.errors import AuditError, PlateError
 from tracing.plates import compact_plate, normalize_plate
 from tracing.store import Store
-from tracing.store.store import time_range
+from tracing.store.store import after_commit, time_range
+
+logger = logging.getLogger(__name__)
 
 GENESIS: Final = "0" * 64
 """``prev_hash`` of the first entry."""
@@ -39,6 +48,13 @@ ACTION_PATTERN: Final = re.compile(r"[a-z][a-z0-9_.]{0,63}")
 MAX_WHO_LENGTH: Final = 64
 MAX_PARAMS_CHARS: Final = 20_000
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+ANCHOR_KEY: Final = "audit_anchor"
+"""``store_meta`` key set once the log is anchored (an anchor missing after that is a
+finding)."""
+ANCHOR_SUFFIX: Final = ".audit-anchor"
+_ANCHOR_LINE: Final = re.compile(r"(\d+) (\d+) ([0-9a-f]{64})")
+_TORN_LINE: Final = re.compile(r"(\d+( (\d+( [0-9a-f]{0,63})?)?)?)?")
+"""The start of an anchor line cut short by a crash (also the empty last line)."""
 
 
 def _canonical(params: Mapping[str, object]) -> str:
@@ -103,7 +119,76 @@ def record_in(con: duckdb.DuckDBPyConnection, *, who: str, action: str,
                 [entry_id, who, now, action, text, why, prev, digest])
     con.execute("DELETE FROM store_meta WHERE key = ?", [HEAD_KEY])
     con.execute("INSERT INTO store_meta VALUES (?, ?)", [HEAD_KEY, f"{entry_id}:{digest}"])
+    _anchor_after_commit(con, entry_id, digest)
     return entry_id
+
+
+def anchor_path(db: Path | str) -> Path:
+    """The anchor file of the store at ``db``: ``<db name>.audit-anchor`` in
+    :data:`settings.AUDIT_ANCHOR_DIR`, or beside the database."""
+    db = Path(db)
+    return (settings.AUDIT_ANCHOR_DIR or db.parent) / (db.name + ANCHOR_SUFFIX)
+
+
+def _anchor_after_commit(con: duckdb.DuckDBPyConnection, entry_id: int, digest: str) -> None:
+    """Mark the store anchored and append ``<entries> <id> <hash>`` to the anchor once the
+    entry is committed (a rolled-back entry is never anchored)."""
+    row = con.execute("SELECT path FROM duckdb_databases() "
+                      "WHERE database_name = current_database()").fetchone()
+    counted = con.execute("SELECT count(*) FROM audit_log").fetchone()
+    if row is None or not row[0] or counted is None:
+        return  # an in-memory database: nothing outside it to anchor to
+    path = anchor_path(str(row[0]))
+    if not con.execute("SELECT 1 FROM store_meta WHERE key = ?", [ANCHOR_KEY]).fetchone():
+        con.execute("INSERT INTO store_meta VALUES (?, ?)", [ANCHOR_KEY, path.name])
+    line = f"{int(counted[0])} {entry_id} {digest}\n".encode()
+    after_commit(con, lambda: _append(path, line))
+
+
+def _append(path: Path, line: bytes) -> None:
+    """Append and fsync one anchor line (a failure is logged: the entry is committed, and
+    :func:`verify` reports the anchor as behind)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # end a line torn by a crash first
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        logger.error("audit: cannot append to the anchor %s: %s", path, exc)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """One anchor line: the log held ``entries`` entries, the newest ``entry_id`` with
+    ``digest``."""
+
+    entries: int
+    entry_id: int
+    digest: str
+
+
+def read_anchor(path: Path) -> list[Anchor] | None:
+    """The anchor's lines (None when the file does not exist); AuditError on a line that
+    is not ``<entries> <id> <64 hex>``."""
+    try:
+        text = path.read_text(encoding="ascii")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AuditError(f"cannot read the audit anchor {path}: {exc}") from exc
+    out: list[Anchor] = []
+    for number, line in enumerate(text.split("\n"), 1):
+        if whole := _ANCHOR_LINE.fullmatch(line):
+            out.append(Anchor(int(whole[1]), int(whole[2]), whole[3]))
+        elif not _TORN_LINE.fullmatch(line):
+            raise AuditError(f"audit anchor {path.name} line {number} is not "
+                             "'<entries> <id> <hash>': it was edited")
+    return out
 
 
 @dataclass(frozen=True)
@@ -138,13 +223,14 @@ class VerifyReport:
 
 
 def verify(store: Store) -> VerifyReport:
-    """Recompute the chain; name every edited entry and every gap left by removed ones."""
+    """Recompute the chain; name every edited entry and every gap left by removed ones;
+    compare the newest entries with the anchor outside the database."""
     with store.reader() as con:
         rows = con.execute(
             "SELECT id, who, epoch_us(logged_at), action, params, reason, prev_hash, "
             "entry_hash FROM audit_log ORDER BY id").fetchall()
-        head_row = con.execute("SELECT value FROM store_meta WHERE key = ?",
-                               [HEAD_KEY]).fetchone()
+        meta = dict(con.execute("SELECT key, value FROM store_meta WHERE key IN (?, ?)",
+                                [HEAD_KEY, ANCHOR_KEY]).fetchall())
     problems: list[AuditProblem] = []
     prev_id, prev_hash = 0, GENESIS
     for entry_id, who, us, action, params, reason, stored_prev, stored_hash in rows:
@@ -157,7 +243,7 @@ def verify(store: Store) -> VerifyReport:
         if stored_prev != prev_hash:
             problems.append(_broken_link(prev_id, entry_id))
         prev_id, prev_hash = entry_id, stored_hash
-    head = str(head_row[0]) if head_row else None
+    head = None if meta.get(HEAD_KEY) is None else str(meta[HEAD_KEY])
     if head is not None and head != f"{prev_id}:{prev_hash}":
         head_id = int(head.split(":", 1)[0])
         if head_id > prev_id:
@@ -168,7 +254,49 @@ def verify(store: Store) -> VerifyReport:
                                          "the newest entry does not match the recorded head"))
     elif head is None and rows:
         problems.append(AuditProblem(prev_id, "unchained", "the recorded head is missing"))
+    hashes = {int(r[0]): str(r[7]) for r in rows}
+    known = {(p.entry_id, p.kind) for p in problems}
+    for found in _anchor_problems(store, hashes, anchored=ANCHOR_KEY in meta,
+                                  gaps=any(p.kind == "deleted" for p in problems)):
+        if (found.entry_id, found.kind) not in known:  # a finding the chain missed
+            problems.append(found)
     return VerifyReport(len(rows), tuple(problems), head)
+
+
+def _anchor_problems(store: Store, hashes: Mapping[int, str], *, anchored: bool,
+                     gaps: bool) -> list[AuditProblem]:
+    """What the anchor file shows: entries removed (also all of them, with the head),
+    entries re-hashed, the anchor itself removed. ``gaps``: the chain already named
+    removed entries (then the anchor's entry count adds nothing)."""
+    path = anchor_path(store.path)
+    try:
+        lines = read_anchor(path)
+    except AuditError as exc:
+        return [AuditProblem(max(hashes, default=0), "unchained", str(exc))]
+    if not lines:
+        if anchored:
+            return [AuditProblem(max(hashes, default=0), "unchained",
+                                 f"the anchor {path.name} was removed or emptied")]
+        return []
+    last = lines[-1]
+    newest = max(hashes, default=0)
+    if last.entry_id > newest:
+        what = ("every entry was removed" if not hashes else
+                f"the newest entries after #{newest} up to #{last.entry_id} were removed")
+        return [AuditProblem(last.entry_id, "deleted",
+                             f"{what} (the anchor records {last.entries} entries)")]
+    changed = [a for a in lines if a.entry_id in hashes and hashes[a.entry_id] != a.digest]
+    if changed:
+        more = f" (and {len(changed) - 1} later anchored entries)" if len(changed) > 1 else ""
+        return [AuditProblem(changed[0].entry_id, "edited",
+                             f"its hash differs from the one anchored when it was written: "
+                             f"history was rewritten from here{more}")]
+    held = sum(1 for entry_id in hashes if entry_id <= last.entry_id)
+    if held < last.entries and not gaps:
+        return [AuditProblem(last.entry_id, "deleted", f"{last.entries - held} entries up to "
+                             f"#{last.entry_id} were removed (the anchor records "
+                             f"{last.entries})")]
+    return []
 
 
 def _broken_link(prev_id: int, entry_id: int) -> AuditProblem:

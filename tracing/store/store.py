@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +46,19 @@ CAMERA_COLUMNS: Final = (
 """Columns of the ``cameras`` table (a registry frame may hold more; they are ignored)."""
 
 Ingestible: TypeAlias = Path | str | pa.Table | pd.DataFrame
+_AFTER_COMMIT: dict[int, list[Callable[[], None]]] = {}
+"""Actions to run once the transaction of an open :meth:`Store.writer` cursor commits."""
+
+
+def after_commit(con: duckdb.DuckDBPyConnection, action: Callable[[], None]) -> bool:
+    """Run ``action`` once the :meth:`Store.writer` transaction of ``con`` has committed
+    (never when it rolls back). False, and nothing is registered, when ``con`` is no
+    writer's cursor. ``action`` must not raise (it runs after the commit: log failures)."""
+    hooks = _AFTER_COMMIT.get(id(con))
+    if hooks is None:
+        return False
+    hooks.append(action)
+    return True
 
 
 class Store:
@@ -91,18 +104,27 @@ class Store:
 
     @contextmanager
     def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write transaction: committed when the block ends, rolled back on error."""
+        """A read-write transaction: committed when the block ends, rolled back on error.
+        Actions registered with :func:`after_commit` run after a successful commit, still
+        holding the write lease (so they run in commit order)."""
         with self._connection("write") as con:
-            con.execute("BEGIN TRANSACTION")
+            hooks: list[Callable[[], None]] = []
+            _AFTER_COMMIT[id(con)] = hooks
             try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            try:
-                con.execute("COMMIT")
-            except duckdb.Error as exc:
-                raise StoreError(f"commit to {self.path} failed: {exc}") from exc
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                try:
+                    con.execute("COMMIT")
+                except duckdb.Error as exc:
+                    raise StoreError(f"commit to {self.path} failed: {exc}") from exc
+            finally:
+                _AFTER_COMMIT.pop(id(con), None)
+            for hook in hooks:
+                hook()
 
     def close(self) -> None:
         """Hand this process's hold on the file back now (it is reopened on next use)."""
