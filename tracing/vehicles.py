@@ -287,15 +287,25 @@ def _column(values: TagColumn | None, n: int, name: str) -> list[Any]:
     return column
 
 
+def _key(raw: Any) -> Any:
+    """A hashable stand-in for a tag value (a merged edge's list becomes a tuple)."""
+    if raw is None or isinstance(raw, (str, float)):
+        return raw
+    return tuple(raw) if isinstance(raw, Iterable) else str(raw)
+
+
 def _mask(column: Sequence[Any], test: Any) -> npt.NDArray[np.bool_]:
     """``test(values)`` per row, evaluated once per distinct value."""
-    seen: dict[tuple[str, ...], bool] = {}
-    out = np.empty(len(column), dtype=bool)
-    for i, raw in enumerate(column):
-        key = _values(raw)
-        if key not in seen:
-            seen[key] = bool(test(key))
-        out[i] = seen[key]
+    missing = np.fromiter((raw is None for raw in column), dtype=bool, count=len(column))
+    out = np.full(len(column), bool(test(())))
+    seen: dict[Any, bool] = {}
+    for i in np.flatnonzero(~missing).tolist():
+        raw = column[i]
+        key = _key(raw)
+        hit = seen.get(key)
+        if hit is None:
+            hit = seen[key] = bool(test(_values(raw)))
+        out[i] = hit
     return out
 
 
@@ -433,18 +443,26 @@ def class_speed_kph(
     """
     vehicle_class = _check_class(vehicle_class)
     base = np.asarray(base_kph, dtype=float)
+    column: Sequence[Any] | npt.NDArray[Any]
     if isinstance(highway, str) or highway is None:
-        classes: list[str | None] = [_first(highway)]
+        column, single = [highway], True
     else:
-        classes = [_first(h) for h in highway]
+        column, single = highway, False
     factors = settings.VEHICLE_SPEED_FACTORS[vehicle_class]
-    default = factors["default"]
-    factor = np.array([factors.get(h, default) if h else default for h in classes])
-    expressway = np.array([h in EXPRESSWAY_HIGHWAYS for h in classes])
-    cap = np.where(expressway, settings.EXPRESSWAY_MAX_SPEED_KPH,
-                   settings.VEHICLE_MAX_SPEED_KPH[vehicle_class])
+    limit = settings.VEHICLE_MAX_SPEED_KPH[vehicle_class]
+    seen: dict[Any, tuple[float, float]] = {}
+    factor = np.empty(len(column))
+    cap = np.empty(len(column))
+    for i, raw in enumerate(column):
+        key = _key(raw)
+        if (hit := seen.get(key)) is None:
+            first = _first(raw)
+            hit = seen[key] = (
+                factors.get(first or "", factors["default"]),
+                settings.EXPRESSWAY_MAX_SPEED_KPH if first in EXPRESSWAY_HIGHWAYS else limit)
+        factor[i], cap[i] = hit
     speed: npt.NDArray[np.float64] = np.minimum(base * factor, cap)
-    return speed.reshape(()) if base.ndim == 0 and len(classes) == 1 else speed
+    return speed.reshape(()) if base.ndim == 0 and single else speed
 
 
 def _first(highway: Any) -> str | None:
