@@ -10,12 +10,12 @@ from pathlib import Path
 import geopandas as gpd
 import networkx as nx
 import osmnx as ox
+import pandas as pd
 import shapely
 import streamlit as st
 
 from tracing import boundaries, maps, network, settings
 from tracing.routes import PathCache, load_path_cache
-from tracing.routes.pathcache import lpr_cameras
 from tracing.store import Store
 
 logger = logging.getLogger(__name__)
@@ -61,9 +61,15 @@ def main_roads_geojson() -> str:
     return maps.roads_geojson(road_edges())
 
 
+ROUTING_COLUMNS = ("id", "edge_u", "edge_v", "edge_key", "lon", "lat", "is_lpr", "status",
+                   "directions")
+"""Registry columns the route engine reads (a change makes a new cache view)."""
+
+
 def path_cache(cameras: gpd.GeoDataFrame) -> PathCache:
     """The camera-pair path cache of the road graph and this registry (one per registry)."""
-    text = lpr_cameras(cameras).to_csv(index=False)
+    columns = [c for c in ROUTING_COLUMNS if c in cameras.columns]
+    text = pd.DataFrame(cameras[columns]).to_csv(index=False)
     return _path_cache(hashlib.sha256(text.encode()).hexdigest(), cameras)
 
 

@@ -27,6 +27,7 @@ from tracing.search import (
     find_convoy,
     link_reads,
     load_reachability,
+    plate_tracks,
     reads_of_plates,
     search_plates,
     stakeout,
@@ -143,8 +144,18 @@ def clones_panel(plate: str, reach: Reachability, codes: dict[str, str]) -> None
         "at": local_times(pd.Series([p.ts_a])).iloc[0], "gap_min": round(p.gap_s / 60, 1),
         "least_drive_min": round(p.min_travel_s / 60, 1), "road_km": round(p.distance_m / 1e3, 2),
         "implied_kph": round(p.implied_kph)} for p in pairs]), hide_index=True)
-    st.caption(f"Impossible: gap + {settings.SEARCH_CLOCK_SLACK_S:.0f} s < "
-               f"{settings.SEARCH_SPEED_FACTOR} × the free-flow drive time.")
+    st.caption(f"Impossible: gap + {settings.TRAVEL_CLOCK_SLACK_S:.0f} s < "
+               f"{settings.TRAVEL_SPEED_FACTOR} × the least free-flow drive time (either "
+               "direction at both cameras); the same rule as Trace and the alerts.")
+    reads = reads_of_plates(resources.store(), [plate])
+    tracks = reads.assign(track=plate_tracks(reads, reach))
+    st.write(f"The reads need **{int(tracks['track'].max()) + 1} vehicles**; each track "
+             "below is drivable by one vehicle (Trace shows each on the map).")
+    st.dataframe(pd.DataFrame([{
+        "vehicle": int(t) + 1, "reads": len(g), "first_seen": local_times(g["ts"]).min(),
+        "last_seen": local_times(g["ts"]).max(),
+        "cameras": ", ".join(dict.fromkeys(codes.get(c, c) for c in g["camera_id"]))}
+        for t, g in tracks.sort_values("ts").groupby("track")]), hide_index=True)
 
 
 def convoy_panel(plate: str, filters: SearchFilters, codes: dict[str, str]) -> None:

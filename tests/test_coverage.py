@@ -19,7 +19,7 @@ from tracing import coverage as cv
 from tracing import settings
 from tracing.coverage.observability import longest_gaps
 from tracing.errors import CoverageError
-from tracing.simulate.roads import Roads, ragged_from_lengths, roads_from_graph
+from tracing.roads import Roads, ragged_from_lengths, roads_from_graph
 
 
 def _graph(nodes: dict[int, tuple[float, float]],

@@ -11,7 +11,7 @@ import networkx as nx
 import pandas as pd
 import pytest
 
-from tracing import settings
+from tracing import diskcache, settings
 from tracing.errors import RouteError
 from tracing.routes import (
     ScoringModel,
@@ -23,10 +23,11 @@ from tracing.routes import (
     route_geojson,
     route_kml,
 )
-from tracing.routes.candidates import pair_paths
-from tracing.routes.pathcache import PathCache, cache_path
-from tracing.routes.scoring import is_impossible, probabilities
+from tracing.routes.candidates import pair_paths, passed_cameras
+from tracing.routes.pathcache import PathCache
+from tracing.routes.scoring import probabilities
 from tracing.routes.sightings import collapse_repeats, read_reads_csv, split_trips
+from tracing.travel import impossible
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 FAST = [2, 3, 7]
@@ -142,12 +143,17 @@ def test_observed_time_reveals_a_slower_path(graph: nx.MultiDiGraph, cache: Path
     assert interior(leg.candidates[0].osm_nodes) == SLOW
 
 
-def test_impossible_travel_is_flagged(graph: nx.MultiDiGraph, cache: PathCache) -> None:
-    leg = reconstruct_route(graph, [seen("A", 0), seen("B", 20)], cache=cache).legs[0]
-    assert "impossible_travel" in leg.flags
-    equal = reconstruct_route(graph, [seen("A", 0), seen("B", 0)], cache=cache).legs[0]
-    assert "impossible_travel" in equal.flags
-    assert is_impossible(40.0, 120.0) and not is_impossible(100.0, 120.0)
+def test_impossible_travel_splits_the_plate_into_tracks(graph: nx.MultiDiGraph,
+                                                        cache: PathCache) -> None:
+    """A to B needs at least 100 s (end node 2 to end node 7): 10 s apart (+ 30 s of clock
+    slack < half of 100 s) is two vehicles."""
+    clone = reconstruct_route(graph, [seen("A", 0), seen("B", 10)], cache=cache)
+    assert clone.legs == () and clone.tracks == 2 and clone.track_of_sighting == (0, 1)
+    assert any("2 vehicles" in n for n in clone.notes)
+    same_time = reconstruct_route(graph, [seen("A", 0), seen("B", 0)], cache=cache)
+    assert same_time.tracks == 2
+    assert impossible(19.0, 100.0, 100.0) and not impossible(21.0, 100.0, 100.0)
+    assert not impossible(5.0, 100.0, 0.0), "clocks may swap reads seconds apart"
 
 
 def test_long_gap_is_a_stop_and_a_longer_one_a_new_trip(graph: nx.MultiDiGraph,
@@ -193,13 +199,22 @@ def test_probabilities_softmax() -> None:
 def test_cache_is_stored_and_rebuilt_only_on_change(graph: nx.MultiDiGraph,
                                                     tmp_path: Path) -> None:
     first = load_path_cache(graph, registry(), cache_dir=tmp_path)
-    stored = cache_path(first.key, tmp_path)
+    stored = diskcache.cache_file(tmp_path, "routes", first.key)
     assert stored.is_file()
+    written = stored.stat().st_mtime_ns
     again = load_path_cache(graph, registry(), cache_dir=tmp_path)
     assert again.key == first.key and again.camera_ids == first.camera_ids
     assert (again.forward_dist == first.forward_dist).all()
-    changed = load_path_cache(graph, registry(camera_c="up"), cache_dir=tmp_path)
-    assert changed.key != first.key and len(list(tmp_path.glob("routes-*.npz"))) == 2
+    assert stored.stat().st_mtime_ns == written, "nothing new: not written again"
+    grown = load_path_cache(graph, registry(camera_c="up"), cache_dir=tmp_path)
+    assert grown.key == first.key and grown.camera_ids == (*first.camera_ids, "C")
+    assert (grown.forward_dist[:, :3] == first.forward_dist).all(), "old trees kept"
+    fresh = build_path_cache(graph, registry(camera_c="up"))
+    c_new, c_fresh = grown.camera_index["C"], fresh.camera_index["C"]
+    assert (grown.forward_dist[:, c_new] == fresh.forward_dist[:, c_fresh]).all()
+    assert len(list(tmp_path.glob("routes-*.npz"))) == 1
+    fewer = load_path_cache(graph, registry(), cache_dir=tmp_path)
+    assert "C" not in fewer.camera_index and len(fewer.camera_ids) == 4
 
 
 def test_exports(graph: nx.MultiDiGraph, cache: PathCache) -> None:
@@ -244,5 +259,5 @@ def test_stored_candidates_equal_a_fresh_search(graph: nx.MultiDiGraph) -> None:
         assert s.nodes.tolist() == f.nodes.tolist() and s.edges.tolist() == f.edges.tolist()
         assert (s.free_flow_s, s.length_m, s.minor_s) == pytest.approx(
             (f.free_flow_s, f.length_m, f.minor_s))
-        assert s.cameras == f.cameras
-    assert [s.cameras for s in stored] == [(watched.camera_index["C"],), (), ()]
+    passed = [passed_cameras(watched, s, a, b, front_plate=True) for s in stored]
+    assert passed == [(watched.camera_index["C"],), (), ()]

@@ -27,6 +27,7 @@ from tracing.search import (
     find_convoy,
     link_reads,
     load_reachability,
+    plate_tracks,
     reachability_from_graph,
     reads_of_plates,
     search_plates,
@@ -86,7 +87,7 @@ def test_reachability_bounds(reach: Reachability, tmp_path: Path) -> None:
     assert reach.travel_s("A", "nope") is None
     first = load_reachability(line_graph(), CAMERAS, cache_dir=tmp_path)
     again = load_reachability(line_graph(), CAMERAS, cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("reach-*.npz"))) == 1
+    assert len(list(tmp_path.glob("routes-*.npz"))) == 1, "the path cache holds the bounds"
     assert again.camera_ids == first.camera_ids
     assert (again.seconds == first.seconds).all()
 
@@ -182,7 +183,9 @@ def test_clones(store: Store, reach: Reachability) -> None:
     slow = pd.DataFrame({"read_id": ["x", "y"], "plate": ["P", "P"], "camera_id": ["A", "C"],
                          "ts": [T0, T0 + timedelta(seconds=100)]})
     assert clone_pairs(slow, reach) == ()  # 100 s + slack ≥ half of 180 s
-    assert len(clone_pairs(slow, reach, speed_factor=1.0, slack_s=0.0)) == 1
+    assert plate_tracks(slow, reach).tolist() == [0, 0]
+    fast = slow.assign(ts=[T0, T0 + timedelta(seconds=20)])
+    assert plate_tracks(fast, reach).tolist() == [0, 1], "two vehicles, one plate"
 
 
 def test_convoy(store: Store) -> None:
@@ -222,12 +225,13 @@ def test_exports(store: Store) -> None:
 
 def test_reads_swapped_by_clock_skew_are_not_clones() -> None:
     graph = nx.MultiDiGraph()
-    graph.add_nodes_from(range(1, 5))
+    graph.add_nodes_from((n, {"x": 106.7 + 0.001 * n, "y": 10.8}) for n in range(1, 5))
     graph.add_edge(1, 2, 0, length=100.0, travel_time=10.0)
     graph.add_edge(2, 3, 0, length=20000.0, travel_time=1000.0)
     graph.add_edge(3, 4, 0, length=100.0, travel_time=10.0)
     graph.add_edge(4, 1, 0, length=100.0, travel_time=10.0)
-    cams = pd.DataFrame({"id": ["A", "B"], "edge_u": [1, 3], "edge_v": [2, 4]})
+    cams = pd.DataFrame({"id": ["A", "B"], "edge_u": [1, 3], "edge_v": [2, 4], "edge_key": 0,
+                         "lon": [106.7015, 106.7035], "lat": 10.8, "status": "up"})
     reach = reachability_from_graph(graph, cams)
     assert (reach.travel_s("A", "B"), reach.travel_s("B", "A")) == (1000.0, 10.0)
     reads = pd.DataFrame({"read_id": ["x", "y"], "plate": ["P", "P"], "camera_id": ["A", "B"],

@@ -228,13 +228,6 @@ SEARCH_MAX_QUERY_LENGTH: Final = 32
 """Longest search text accepted (characters)."""
 SEARCH_CROP_REFS: Final = 5
 """Crop references listed per candidate (the highest-confidence reads)."""
-SEARCH_SPEED_FACTOR: Final = 0.5
-"""Tolerance of the impossible-travel test: a drive between two cameras is possible when the
-time between the reads is at least this share of the free-flow travel time (so up to twice
-the free-flow speed: night traffic, fast drivers) minus SEARCH_CLOCK_SLACK_S. Free-flow times
-are a lower bound: shortest time between any end nodes of the two watched edges."""
-SEARCH_CLOCK_SLACK_S: Final = 30.0
-"""Camera clocks may disagree by this much (s); added in the travel tests' favour."""
 SEARCH_LINK_SLOWDOWN: Final = 3.0
 """A misread links as "on the way" when it lies within this many times the free-flow travel
 time (plus SEARCH_LINK_SLACK_S) of a read of the target."""
@@ -256,6 +249,15 @@ SEARCH_CONVOY_WINDOW_S: Final = 60.0
 """Convoy: another vehicle is "with" the target at a camera when read within this time."""
 SEARCH_CONVOY_MIN_CAMERAS: Final = 2
 """Convoy: fewest distinct cameras a vehicle must share with the target."""
+
+# --- Impossible travel (tracing.travel): one rule for trace, Find and alerts -----------------
+TRAVEL_SPEED_FACTOR: Final = 0.5
+"""A drive between two cameras is possible when the time between the reads is at least this
+share of the least free-flow drive time (so up to twice the free-flow speed: night traffic,
+fast drivers) minus TRAVEL_CLOCK_SLACK_S. The least time is direction-free: the shortest
+free-flow time between any end nodes of the two cameras' edges."""
+TRAVEL_CLOCK_SLACK_S: Final = 30.0
+"""Camera clocks may disagree by this much (s); added in the travel test's favour."""
 
 # --- Route reconstruction (tracing.routes) -----------------------------------------------------
 # Scoring constants were fitted on simulated days with seed 1 (`python bench/route.py --fit`)
@@ -283,11 +285,9 @@ ROUTE_TRIP_SPLIT_S: Final = 2700.0
 """A new trip starts when a gap exceeds the fastest drive between the cameras by this (s)."""
 ROUTE_LONG_GAP_S: Final = 600.0
 """A leg taking this much longer than its fastest path is flagged long_gap (stop, detour)."""
-ROUTE_IMPOSSIBLE_RATIO: Final = 0.5
-"""A leg faster than this fraction of the fastest path's free-flow time is impossible travel
-(a cloned plate or a misread), after ROUTE_CLOCK_TOLERANCE_S of clock tolerance."""
-ROUTE_CLOCK_TOLERANCE_S: Final = 10.0
-"""Allowance for camera clock offsets when judging impossible travel (s)."""
+ROUTE_CAMERA_SILENT_S: Final = 7200.0
+"""A camera with no read within this many seconds of a moment was not working then: it is
+no negative evidence against a path passing it (camera health from the reads themselves)."""
 ROUTE_DETECTION_RATE: Final = 0.8
 """Chance that a working plate-reading camera on the path reads the plate correctly (detection
 × correct OCR); each such camera that did not read it multiplies a path's likelihood by 1 − it."""
@@ -507,3 +507,18 @@ EXPRESSWAY_MAX_SPEED_KPH: Final = 120.0
 """Legal maximum on expressways (highway=motorway/motorway_link; Circular 38/2024/TT-BGTVT,
 Art. 9; signed limits, already in the edge's maxspeed, are often lower). Motorbikes are
 not allowed there at all (tracing.vehicles)."""
+PASSWORD_MIN_DISTINCT: Final = 5
+"""A password needs at least this many different visible characters (no repeated one)."""
+COMMON_PASSWORDS_FILE: Final = DATA_DIR / "security" / "common_passwords.txt"
+"""Committed list of common passwords the policy refuses (tracing.access.passwords)."""
+LOGIN_SOURCE_MAX_FAILURES: Final = 20
+"""Failed logins from one source (browser address) within LOGIN_LOCKOUT_MINUTES after which
+every login from it is refused, unchecked, until the window has passed."""
+LOGIN_AUDIT_EVERY_S: Final = 300.0
+"""Failed logins of unknown names and refused (throttled) attempts are written to the audit
+log as one aggregated entry per this many seconds (s), not one entry each."""
+LOGIN_HASH_SLOTS: Final = 1
+"""Password hashes verified at once per process (the rest wait): a login flood uses at
+most this many cores and never holds a store transaction."""
+LOGIN_THROTTLE_KEYS: Final = 10_000
+"""Most names and sources whose failures are remembered in memory (oldest forgotten)."""

@@ -17,7 +17,7 @@ from tracing.coverage.observability import Observability, observability
 from tracing.coverage.planner import Plan, candidate_edges, incidence, plan_sites
 from tracing.coverage.roads import RoadCoverage, road_coverage
 from tracing.coverage.trips import TripSample, sample_trips, watched_edges
-from tracing.simulate.roads import BoolArray, IntArray, Roads
+from tracing.roads import BoolArray, IntArray, Roads
 
 
 @dataclass(frozen=True, slots=True, eq=False)

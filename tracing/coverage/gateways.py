@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from tracing import boundaries
-from tracing.simulate.roads import IntArray, Roads
+from tracing.roads import IntArray, Roads
 from tracing.simulate.zones import edges_geoframe
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tracing.simulate.roads import FloatArray, IntArray, Ragged
+from tracing.roads import FloatArray, IntArray, Ragged
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -18,7 +18,7 @@ from scipy.sparse import csc_matrix, csr_matrix
 
 from tracing import settings
 from tracing.errors import CoverageError
-from tracing.simulate.roads import BoolArray, IntArray, Ragged, Roads
+from tracing.roads import BoolArray, IntArray, Ragged, Roads
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -14,7 +14,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from tracing import settings
-from tracing.simulate.roads import IntArray, Roads
+from tracing.roads import IntArray, Roads
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -19,9 +19,9 @@ import pandas as pd
 
 from tracing import boundaries, settings
 from tracing.errors import CoverageError
+from tracing.roads import IntArray, Ragged, Roads, cost_variant, roads_from_graph
 from tracing.simulate import demand, routing
 from tracing.simulate.config import parse_start
-from tracing.simulate.roads import IntArray, Ragged, Roads, cost_variant, roads_from_graph
 from tracing.simulate.zones import Zones, build_zones
 
 logger = logging.getLogger(__name__)

@@ -9,8 +9,13 @@ path is found for all nodes at once by pointer jumping). Loops are cut; near-dup
 
 from __future__ import annotations
 
+import dataclasses
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -28,27 +33,25 @@ STRETCH_SLACK_S: Final = 60.0
 @dataclass(frozen=True, slots=True, eq=False)
 class PairPath:
     """A path between two cameras' points: node and edge indices (both camera edges
-    included), free-flow time and length between the two points, cameras passed between."""
+    included, in the direction driven), free-flow time and length between the two points."""
 
     nodes: IntArray
     edges: IntArray
     free_flow_s: float
     length_m: float
-    cameras: tuple[int, ...]
     start_position: float
-    """Where along the first edge the first camera reads plates (0–1)."""
+    """Where along the first edge (as driven) the first camera stands (0–1)."""
+    end_position: float
+    """Where along the last edge (as driven) the second camera stands (0–1)."""
     minor_s: float = 0.0
     """Free-flow time on roads outside MAIN_ROAD_CLASSES between the two cameras."""
 
 
-def _walk(pred: npt.NDArray[np.int32], start: int, end: int) -> list[int]:
-    """Nodes from the tree's root to ``end`` (pred of the root is negative)."""
+def _walk(pred: npt.NDArray[np.int32], end: int) -> list[int]:
+    """Nodes from the tree's root (predecessor -1) to ``end``."""
     out = [end]
     node = end
-    while node != start:
-        node = int(pred[node])
-        if node < 0:
-            return []
+    while (node := int(pred[node])) >= 0:
         out.append(node)
     out.reverse()
     return out
@@ -81,20 +84,74 @@ def _joins(pred: npt.NDArray[np.int64], member: BoolArray) -> IntArray:
     return np.asarray(label, np.int64)
 
 
+def _site(cache: PathCache, camera: int, node: int, *, leaving: bool) -> tuple[int, int, float]:
+    """(edge as driven, its far node, the camera's position along it) for a path that leaves
+    (or enters) the camera's road at ``node``."""
+    e, r = int(cache.camera_edge[camera]), int(cache.camera_reverse[camera])
+    p = float(cache.camera_position[camera])
+    u, v = int(cache.edge_u[e]), int(cache.edge_v[e])
+    forward = node == (v if leaving else u)
+    if forward or r < 0:
+        return e, (u if leaving else v), p
+    return r, (v if leaving else u), 1.0 - p
+
+
 def _pair_path(cache: PathCache, a: int, b: int, interior: list[int]) -> PairPath:
-    ea, eb = int(cache.camera_edge[a]), int(cache.camera_edge[b])
-    nodes = np.array([int(cache.edge_u[ea]), *interior, int(cache.edge_v[eb])], np.int64)
+    _, far_a, pa = _site(cache, a, interior[0], leaving=True)
+    _, far_b, pb = _site(cache, b, interior[-1], leaving=False)
+    return _path(cache, np.array([far_a, *interior, far_b], np.int64), pa, pb)
+
+
+def _path(cache: PathCache, nodes: IntArray, pa: float, pb: float) -> PairPath:
     edges = cache.edges_of(nodes)
     tt, length = cache.edge_tt[edges], cache.edge_len[edges]
-    pa, pb = float(cache.camera_position[a]), float(cache.camera_position[b])
-    free = float(tt[1:-1].sum() + (1 - pa) * tt[0] + pb * tt[-1])
-    metres = float(length[1:-1].sum() + (1 - pa) * length[0] + pb * length[-1])
-    inner = edges[1:-1]
-    passed = tuple(c for e in inner[cache.watched[inner]].tolist()
-                   for c in cache.edge_cameras.get(e, ()))
+    if len(edges) == 1:
+        free, metres = (pb - pa) * float(tt[0]), (pb - pa) * float(length[0])
+    else:
+        free = float(tt[1:-1].sum() + (1 - pa) * tt[0] + pb * tt[-1])
+        metres = float(length[1:-1].sum() + (1 - pa) * length[0] + pb * length[-1])
     return PairPath(nodes=nodes, edges=edges, free_flow_s=free, length_m=metres,
-                    cameras=tuple(c for c in passed if c not in (a, b)), start_position=pa,
+                    start_position=pa, end_position=pb,
                     minor_s=float(tt[1:-1][~cache.edge_main[edges[1:-1]]].sum()))
+
+
+def _direct_paths(cache: PathCache, a: int, b: int) -> list[PairPath]:
+    """Paths along one edge from camera a to camera b ahead of it on that edge."""
+    out = []
+    for e_a, p_a in _sites(cache, a):
+        for e_b, p_b in _sites(cache, b):
+            if e_a == e_b and p_b > p_a:
+                nodes = np.array([cache.edge_u[e_a], cache.edge_v[e_a]], np.int64)
+                out.append(_path(cache, nodes, p_a, p_b))
+    return out
+
+
+def _sites(cache: PathCache, camera: int) -> list[tuple[int, float]]:
+    p = float(cache.camera_position[camera])
+    out = [(int(cache.camera_edge[camera]), p)]
+    if cache.camera_both[camera] and cache.camera_reverse[camera] >= 0:
+        out.append((int(cache.camera_reverse[camera]), 1.0 - p))
+    return out
+
+
+def passed_cameras(cache: PathCache, path: PairPath, a: int, b: int, *, front_plate: bool
+                   ) -> tuple[int, ...]:
+    """Active cameras that would read the vehicle on the path's edges between a and b: from
+    behind, and (``front_plate``: not a motorbike) as oncoming traffic of a camera reading
+    both directions."""
+    edges = path.edges[1:-1].tolist()
+    passed = [c for e in edges for c in cache.edge_cameras.get(e, ())]
+    if front_plate:
+        passed += [c for e in edges for c in cache.oncoming_cameras.get(e, ())]
+    return tuple(dict.fromkeys(c for c in passed if c not in (a, b)))
+
+
+def turns_back(cache: PathCache, path: PairPath, a: int, b: int) -> bool:
+    """Whether the path drives over camera a's or b's road again between the two reads (a
+    turn back at a camera: the loop a vehicle read in the other direction would need)."""
+    own = {int(e) for c in (a, b) for e in (cache.camera_edge[c], cache.camera_reverse[c])
+           if e >= 0}
+    return bool(own.intersection(path.edges[1:-1].tolist()))
 
 
 def overlap(x: PairPath, y: PairPath, edge_len: FloatArray) -> tuple[float, float]:
@@ -118,50 +175,90 @@ def pair_paths(cache: PathCache, a: int, b: int, *, pool: int = settings.ROUTE_P
     if memo is None:
         memo = _stored(cache, a, b) if pool == settings.ROUTE_POOL else None
         if memo is None:
-            memo = _search(cache, a, b, pool)
+            memo = search(cache, a, b, pool)
         cache.memo[(a, b, pool)] = memo
     return list(memo)
 
 
 def _stored(cache: PathCache, a: int, b: int) -> list[PairPath] | None:
-    """The precomputed candidates of a pair (views of the cache's arrays, nothing
-    recomputed), or None when the cache holds none."""
-    if len(cache.pair_offsets) != len(cache.camera_ids) ** 2 + 1:
+    """The stored candidates of a pair (nothing searched again), or None when the cache holds
+    none for it."""
+    pair = cache.pair_index.get((a, b))
+    if pair is None:
         return None
-    pair = a * len(cache.camera_ids) + b
-    start = float(cache.camera_position[a])
-    nodes, edges, cams = cache.path_offsets, cache.camera_offsets, cache.path_cameras
-    return [PairPath(nodes=cache.path_nodes[nodes[r]:nodes[r + 1]],
-                     edges=cache.path_edges[nodes[r] - r:nodes[r + 1] - r - 1],
-                     free_flow_s=float(cache.path_free[r]),
-                     length_m=float(cache.path_length[r]),
-                     cameras=tuple(cams[edges[r]:edges[r + 1]].tolist()),
-                     start_position=start, minor_s=float(cache.path_minor[r]))
-            for r in range(int(cache.pair_offsets[pair]), int(cache.pair_offsets[pair + 1]))]
+    offsets = cache.path_offsets
+    out = []
+    for r in range(int(cache.pair_offsets[pair]), int(cache.pair_offsets[pair + 1])):
+        nodes = cache.path_nodes[offsets[r]:offsets[r + 1]]
+        _, _, pa = _site(cache, a, int(nodes[1]), leaving=True)
+        _, _, pb = _site(cache, b, int(nodes[-2]), leaving=False)
+        if len(nodes) == 2:
+            pa, pb = _direct_positions(cache, a, b, nodes)
+        out.append(PairPath(nodes=nodes, edges=cache.edges_of(nodes),
+                            free_flow_s=float(cache.path_free[r]),
+                            length_m=float(cache.path_length[r]), start_position=pa,
+                            end_position=pb, minor_s=float(cache.path_minor[r])))
+    return out
 
 
-def precompute_pairs(cache: PathCache) -> dict[str, Any]:
-    """Candidates of every ordered camera pair with their features, as the cache's ragged
-    arrays (the PathCache fields of the same names)."""
-    n = len(cache.camera_ids)
-    paths: list[PairPath] = []
-    per_pair = []
-    for a in range(n):
-        for b in range(n):
-            found = _search(cache, a, b, settings.ROUTE_POOL)
-            paths += found
-            per_pair.append(len(found))
-    return {
-        "pair_offsets": _offsets(per_pair),
-        "path_offsets": _offsets([len(p.nodes) for p in paths]),
-        "path_nodes": _flat([p.nodes for p in paths]),
-        "path_edges": _flat([p.edges for p in paths]),
-        "path_free": np.array([p.free_flow_s for p in paths], np.float64),
-        "path_length": np.array([p.length_m for p in paths], np.float64),
-        "path_minor": np.array([p.minor_s for p in paths], np.float64),
-        "camera_offsets": _offsets([len(p.cameras) for p in paths]),
-        "path_cameras": np.array([c for p in paths for c in p.cameras], np.int64),
-    }
+def _direct_positions(cache: PathCache, a: int, b: int, nodes: IntArray) -> tuple[float, float]:
+    edge = int(cache.edges_of(nodes)[0])
+    pa = next(p for e, p in _sites(cache, a) if e == edge)
+    pb = next(p for e, p in _sites(cache, b) if e == edge)
+    return pa, pb
+
+
+def add_pairs(cache: PathCache, pairs: list[tuple[int, int]]) -> PathCache:
+    """``cache`` with the candidates of ``pairs`` (camera index pairs) searched and stored
+    (in worker processes when there are many and this process may fork)."""
+    found = _search_all(cache, pairs)
+    paths = [p for part in found for p in part]
+    start = len(cache.path_free)
+    counts = np.array([len(part) for part in found], np.int64)
+    pair_offsets = np.concatenate([cache.pair_offsets[:-1],
+                                   cache.pair_offsets[-1] + _offsets(list(counts))])
+    node_offsets = cache.path_offsets[-1] + _offsets([len(p.nodes) for p in paths])
+    assert start == len(cache.path_offsets) - 1
+    return dataclasses.replace(
+        cache, pair_a=np.concatenate([cache.pair_a, [a for a, _ in pairs]]).astype(np.int64),
+        pair_b=np.concatenate([cache.pair_b, [b for _, b in pairs]]).astype(np.int64),
+        pair_offsets=pair_offsets,
+        path_offsets=np.concatenate([cache.path_offsets[:-1], node_offsets]),
+        path_nodes=np.concatenate([cache.path_nodes, _flat([p.nodes for p in paths])]),
+        path_free=np.concatenate([cache.path_free, [p.free_flow_s for p in paths]]),
+        path_length=np.concatenate([cache.path_length, [p.length_m for p in paths]]),
+        path_minor=np.concatenate([cache.path_minor, [p.minor_s for p in paths]]),
+        memo={}, vertices=cache.vertices, vertex_offsets=cache.vertex_offsets)
+
+
+_WORKER: list[PathCache] = []
+"""The cache a forked worker searches (set before the fork, inherited)."""
+PARALLEL_PAIRS: Final = 400
+"""Fewest pairs worth worker processes."""
+
+
+def _search_all(cache: PathCache, pairs: list[tuple[int, int]]) -> list[list[PairPath]]:
+    workers = min(os.cpu_count() or 1, 8)
+    if len(pairs) < PARALLEL_PAIRS or workers < 2 or threading.active_count() > 1:
+        return [search(cache, a, b, settings.ROUTE_POOL) for a, b in pairs]
+    chunks = [pairs[i::workers] for i in range(workers)]
+    _WORKER[:] = [cache]
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as executor:
+            parts = list(executor.map(_search_chunk, chunks))
+    finally:
+        _WORKER.clear()
+    out: list[list[PairPath]] = [[] for _ in pairs]
+    for i, part in enumerate(parts):
+        for j, found in enumerate(part):
+            out[i + j * workers] = found
+    return out
+
+
+def _search_chunk(pairs: list[tuple[int, int]]) -> list[list[PairPath]]:
+    cache = _WORKER[0]
+    return [search(cache, a, b, settings.ROUTE_POOL) for a, b in pairs]
 
 
 def _offsets(lengths: list[int]) -> IntArray:
@@ -174,24 +271,29 @@ def _flat(parts: list[IntArray]) -> IntArray:
     return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
 
-def _search(cache: PathCache, a: int, b: int, pool: int) -> list[PairPath]:
-    ea, eb = int(cache.camera_edge[a]), int(cache.camera_edge[b])
-    s, t = int(cache.edge_v[ea]), int(cache.edge_u[eb])
-    if not np.isfinite(cache.forward_dist[0, a, t]):
+def search(cache: PathCache, a: int, b: int, pool: int) -> list[PairPath]:
+    """Diverse paths from camera a's point to camera b's, fastest first (see the module)."""
+    via = cache.forward_dist[0, a].astype(np.float64) + cache.backward_dist[0, b]
+    found = _direct_paths(cache, a, b)
+    if not np.isfinite(via.min()) and not found:
         return []
-    found: list[PairPath] = []
     n = len(cache.node_ids)
     forward_member, backward_member = np.zeros(n, bool), np.zeros(n, bool)
-    for cost in range(cache.forward_pred.shape[0]):
-        interior = _walk(cache.forward_pred[cost, a], s, t)
+    for cost in range(cache.forward_pred.shape[0]) if np.isfinite(via.min()) else ():
+        cost_via = cache.forward_dist[cost, a].astype(np.float64) + cache.backward_dist[cost, b]
+        w = int(np.argmin(cost_via))
+        head = _walk(cache.forward_pred[cost, a], w)
+        tail = _walk(cache.backward_pred[cost, b], w)[::-1]
+        interior = _without_loops(head + tail[1:])
         path = _pair_path(cache, a, b, interior)
-        if interior and _is_new(path, found, cache.edge_len):
+        if _is_new(path, found, cache.edge_len):
             found.append(path)
             forward_member[interior] = True
             backward_member[interior] = True
-    _add_via_paths(cache, a, b, found, forward_member, backward_member, pool)
+    if np.isfinite(via.min()):
+        _add_via_paths(cache, a, b, via, found, forward_member, backward_member, pool)
     found.sort(key=lambda p: p.free_flow_s)
-    return found
+    return found[:pool]
 
 
 def _subtree(pred: npt.NDArray[np.int32], keep: IntArray, position: IntArray) -> IntArray:
@@ -200,15 +302,12 @@ def _subtree(pred: npt.NDArray[np.int32], keep: IntArray, position: IntArray) ->
     return np.where(parent >= 0, position[np.maximum(parent, 0)], -1)
 
 
-def _add_via_paths(cache: PathCache, a: int, b: int, found: list[PairPath],
+def _add_via_paths(cache: PathCache, a: int, b: int, via: FloatArray, found: list[PairPath],
                    forward_member: BoolArray, backward_member: BoolArray, pool: int) -> None:
     """Via paths over the admissible nodes only: every tree ancestor of an admissible node is
     admissible (triangle inequality), so the subtrees hold all the pointer jumping needs."""
-    ea, eb = int(cache.camera_edge[a]), int(cache.camera_edge[b])
-    s, t = int(cache.edge_v[ea]), int(cache.edge_u[eb])
     fpred, bpred = cache.forward_pred[0, a], cache.backward_pred[0, b]
-    via = cache.forward_dist[0, a].astype(np.float64) + cache.backward_dist[0, b]
-    keep = np.flatnonzero(via <= settings.ROUTE_MAX_STRETCH * float(via[t]) + STRETCH_SLACK_S)
+    keep = np.flatnonzero(via <= settings.ROUTE_MAX_STRETCH * float(via.min()) + STRETCH_SLACK_S)
     position = np.full(len(via), -1, np.int64)
     position[keep] = np.arange(len(keep))
     sub_f, sub_b = _subtree(fpred, keep, position), _subtree(bpred, keep, position)
@@ -224,13 +323,12 @@ def _add_via_paths(cache: PathCache, a: int, b: int, found: list[PairPath],
         for w in _branch_representatives(ok, join_f, join_b, cost)[:MAX_TRIES]:
             if len(found) >= pool:
                 return
-            head, tail = _walk(fpred, s, int(keep[w])), _walk(bpred, t, int(keep[w]))[::-1]
-            if head and tail:
-                path = _pair_path(cache, a, b, _without_loops(head + tail[1:]))
-                if _is_new(path, found, cache.edge_len):
-                    found.append(path)
-                    in_f[_positions(position, head)] = True
-                    in_b[_positions(position, tail)] = True
+            head, tail = _walk(fpred, int(keep[w])), _walk(bpred, int(keep[w]))[::-1]
+            path = _pair_path(cache, a, b, _without_loops(head + tail[1:]))
+            if _is_new(path, found, cache.edge_len):
+                found.append(path)
+                in_f[_positions(position, head)] = True
+                in_b[_positions(position, tail)] = True
         if len(found) == before:
             return
 

@@ -14,6 +14,8 @@ FLAG_TEXT: Final[dict[str, str]] = {
     "long_gap": "much slower than the fastest path: the vehicle stopped or took a detour",
     "low_confidence": "no single path is clearly the most likely: check the alternatives",
     "unreachable": "the road graph has no path between the two cameras",
+    "turn_back": "every path between the two cameras turns back over a camera's road: the "
+                 "vehicle made a U-turn or a camera's direction in the registry is wrong",
 }
 """Flags of a leg, explained in words."""
 
@@ -58,6 +60,8 @@ class RouteLeg:
     end: Sighting
     candidates: tuple[CandidatePath, ...]
     flags: tuple[str, ...] = ()
+    track: int = 0
+    """The vehicle (track) of the plate this leg belongs to (see Route.track_of_sighting)."""
 
     @property
     def best(self) -> CandidatePath | None:
@@ -96,3 +100,11 @@ class Route:
     summary: RouteSummary
     notes: tuple[str, ...] = ()
     """What was dropped or changed in the input (unknown cameras, reordering)."""
+    track_of_sighting: tuple[int, ...] = ()
+    """Per sighting: its track. Reads no single vehicle can explain (a cloned plate, a
+    misread) are split into the fewest drivable tracks; one track is one vehicle."""
+
+    @property
+    def tracks(self) -> int:
+        """Number of vehicles the plate's sightings need."""
+        return max(self.track_of_sighting, default=-1) + 1

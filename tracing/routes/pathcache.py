@@ -1,18 +1,29 @@
-"""Camera-pair path cache: shortest-path trees from and to every plate-reading camera.
+"""Camera path cache: shortest-path trees from and to every camera's point on its road.
 
-Built once per road graph and camera registry (one forward and one backward single-source
-search per camera and cost, with scipy.sparse.csgraph), stored under settings.CACHE_DIR
-keyed by a hash of both, and rebuilt only when either changes. Candidate paths of a camera
-pair are derived from these trees at query time (see :mod:`tracing.routes.candidates`).
+A read places a vehicle at the camera's point on its road, travelling in either direction
+where the road is two-way and the camera reads both directions (the registry's
+``directions``, default ``both``). Each camera's forward tree therefore starts at that point
+(a virtual source joined to the head of its edge and, reading both ways, to the head of the
+reverse edge, each at the remaining part of the edge's time), and its backward tree ends
+there. Candidate paths of a camera pair come from these trees
+(:mod:`tracing.routes.candidates`), with the direction chosen by the paths' times.
+
+Every camera of the registry that stands on the graph is in the cache, plate-reading or
+not: a camera that produced a read evidently reads plates. ``bound_s`` / ``bound_m`` hold
+the direction-free lower bounds between cameras (least time / road distance between any end
+nodes of the two edges) that the one impossible-travel rule (:mod:`tracing.travel`) uses.
+
+The cache is keyed by the road graph and the routing settings only. Cameras are added to a
+stored cache incrementally (a new camera costs its own trees and its pairs, about a second),
+and a registry only selects which of the stored cameras are active (:meth:`PathCache.view`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import time
-import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -22,12 +33,19 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from tracing import settings
+from tracing import diskcache, settings
 from tracing.errors import RouteError
+from tracing.roads import (
+    Roads,
+    camera_sites,
+    cheapest_pair_edges,
+    reverse_edges,
+    roads_from_graph,
+)
+from tracing.vehicles import VehicleClass
 
 logger = logging.getLogger(__name__)
 
@@ -35,90 +53,112 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-CACHE_FORMAT: Final = 3
+CACHE_FORMAT: Final = 4
 MIN_COST_S: Final = 1e-3
 """csgraph reads an explicit 0 as "no edge"."""
+KIND: Final = "routes"
+
+_STORED: Final = ("node_ids", "camera_osm", "camera_position", "camera_both", "forward_pred",
+                  "forward_dist", "backward_pred", "backward_dist", "bound_s", "bound_m",
+                  "pair_a", "pair_b", "pair_offsets", "path_offsets", "path_nodes",
+                  "path_free", "path_length", "path_minor")
+_NARROW: Final = ("path_nodes",)
+"""Index arrays stored as int32 (half the file) and widened when read."""
+
+
+def _empty_int(*shape: int) -> IntArray:
+    return np.zeros(shape, np.int64)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class PathCache:
-    """Routing arrays of one graph and the shortest-path trees of its LPR cameras.
+    """Routing arrays of one graph, the trees and bounds of its cameras, and the candidate
+    paths of camera pairs.
 
-    Nodes are indexed ``0..N-1`` (``node_ids`` holds the OSM ids); edges are the cheapest of
-    each (u, v) pair of the graph. Trees have shape (costs, cameras, nodes): forward trees
-    start at the head of the camera's edge, backward trees end at its tail.
+    Nodes are indexed ``0..N-1`` (``node_ids`` holds the OSM ids); routing edges are the
+    fastest edge of each node pair. Trees have shape (costs, cameras, nodes). Camera fields
+    cover every camera the cache holds; ``active``, ``camera_lpr``, ``camera_up`` and
+    ``camera_index`` are the registry's view of them.
     """
 
     key: str
+    roads: Roads
+    vehicle_class: VehicleClass
     node_ids: IntArray
     edge_u: IntArray
     edge_v: IntArray
-    edge_key: IntArray
     edge_tt: FloatArray
+    """Free-flow time of each routing edge for the vehicle class."""
+    edge_base_tt: FloatArray
+    """Free-flow time of each routing edge at the road speeds (the bounds' time)."""
+    edge_open: BoolArray
+    """The vehicle class may drive the edge (paths use only these)."""
     edge_len: FloatArray
     edge_main: BoolArray
+    road_edge: IntArray
+    """Per routing edge: the edge of the compiled roads it is."""
     camera_ids: tuple[str, ...]
+    camera_osm: IntArray
+    """Per camera: the registry's edge (OSM u, v, key): with the position, its identity."""
     camera_edge: IntArray
+    camera_reverse: IntArray
     camera_position: FloatArray
-    camera_up: BoolArray
+    camera_both: BoolArray
     forward_pred: npt.NDArray[np.int32]
     forward_dist: npt.NDArray[np.float32]
     backward_pred: npt.NDArray[np.int32]
     backward_dist: npt.NDArray[np.float32]
-    pair_offsets: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
-    """Precomputed candidates: pair ``a * C + b`` owns paths ``pair_offsets[p]:[p + 1]``."""
-    path_offsets: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
-    path_nodes: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
-    """Node indices of every precomputed path, the first camera edge's tail and the last
-    one's head included (ragged by ``path_offsets``)."""
-    path_edges: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
-    """Edge indices of every precomputed path (path ``r`` owns
-    ``path_offsets[r] - r:path_offsets[r + 1] - r - 1``)."""
+    bound_s: FloatArray
+    bound_m: FloatArray
+    pair_a: IntArray = field(default_factory=lambda: _empty_int(0))
+    pair_b: IntArray = field(default_factory=lambda: _empty_int(0))
+    pair_offsets: IntArray = field(default_factory=lambda: _empty_int(1))
+    """Pair ``i`` (cameras pair_a[i] → pair_b[i]) owns paths pair_offsets[i]:[i + 1]."""
+    path_offsets: IntArray = field(default_factory=lambda: _empty_int(1))
+    path_nodes: IntArray = field(default_factory=lambda: _empty_int(0))
+    """Node indices of every stored path, from the far end of the first camera's edge to the
+    far end of the second's (ragged by ``path_offsets``; edges follow from the nodes)."""
     path_free: FloatArray = field(default_factory=lambda: np.zeros(0))
-    """Per precomputed path: free-flow time between the two cameras' points (s)."""
     path_length: FloatArray = field(default_factory=lambda: np.zeros(0))
-    """Per precomputed path: length between the two cameras' points (m)."""
     path_minor: FloatArray = field(default_factory=lambda: np.zeros(0))
-    """Per precomputed path: free-flow time on roads outside MAIN_ROAD_CLASSES (s)."""
-    camera_offsets: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
-    path_cameras: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
-    """Cameras each precomputed path passes between its two cameras (ragged by
-    ``camera_offsets``)."""
-    coords: list[npt.NDArray[np.float64]] = field(default_factory=list)
-    """Per edge: (lon, lat) vertices, from the graph (not stored in the cache file)."""
+    active: BoolArray = field(default_factory=lambda: np.zeros(0, bool))
+    camera_lpr: BoolArray = field(default_factory=lambda: np.zeros(0, bool))
+    """Per camera: the registry expects it to read plates (coverage, negative evidence)."""
+    camera_up: BoolArray = field(default_factory=lambda: np.zeros(0, bool))
+    """Per camera: the registry's status is ``up``."""
     camera_index: dict[str, int] = field(default_factory=dict)
     edge_cameras: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    """Per routing edge: the active cameras that read traffic on it from behind (rear
+    plates: the edge the registry snapped them to)."""
+    oncoming_cameras: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    """Per routing edge: the active cameras reading both directions that see its traffic
+    coming towards them (front plates only: motorbikes carry none)."""
+    pair_index: dict[tuple[int, int], int] = field(default_factory=dict)
     memo: dict[tuple[int, int, int], Any] = field(default_factory=dict)
-    """Candidates per camera pair, filled by :func:`tracing.routes.candidates.pair_paths`."""
-
-    pair_keys: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
-    """``u * N + v`` of every edge (edges are sorted by it)."""
-
-    watched: BoolArray = field(default_factory=lambda: np.zeros(0, bool))
-    """Per edge: a camera of the cache watches it."""
-
+    pair_keys: IntArray = field(default_factory=lambda: _empty_int(0))
     vertices: FloatArray = field(default_factory=lambda: np.zeros((0, 2)))
-    """All edges' (lon, lat) vertices, edge after edge (``coords`` flattened)."""
-    vertex_offsets: IntArray = field(default_factory=lambda: np.zeros(1, np.int64))
-    """Edge ``e`` owns ``vertices[vertex_offsets[e]:vertex_offsets[e + 1]]``."""
+    vertex_offsets: IntArray = field(default_factory=lambda: _empty_int(1))
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "pair_keys", self.edge_u * len(self.node_ids) + self.edge_v)
-        watched = np.zeros(len(self.edge_u), bool)
-        watched[self.camera_edge] = True
-        object.__setattr__(self, "watched", watched)
-        if self.coords:
-            object.__setattr__(self, "vertices", np.concatenate(self.coords))
-            offsets = np.zeros(len(self.coords) + 1, np.int64)
-            np.cumsum([len(c) for c in self.coords], out=offsets[1:])
+        n = len(self.node_ids)
+        object.__setattr__(self, "pair_keys", self.edge_u * n + self.edge_v)
+        object.__setattr__(self, "pair_index", {
+            (int(a), int(b)): i for i, (a, b) in enumerate(zip(self.pair_a, self.pair_b,
+                                                                strict=True))})
+        if len(self.vertices) == 0 and len(self.road_edge):
+            coords = [_coords(self.roads, int(e)) for e in self.road_edge]
+            object.__setattr__(self, "vertices", np.concatenate(coords))
+            offsets = np.zeros(len(coords) + 1, np.int64)
+            np.cumsum([len(c) for c in coords], out=offsets[1:])
             object.__setattr__(self, "vertex_offsets", offsets)
 
     def __repr__(self) -> str:
         return (f"PathCache(key={self.key!r}, nodes={len(self.node_ids)}, "
-                f"edges={len(self.edge_u)}, cameras={len(self.camera_ids)})")
+                f"edges={len(self.edge_u)}, cameras={int(self.active.sum())} active of "
+                f"{len(self.camera_ids)}, pairs={len(self.pair_a)})")
 
-    def edges_of(self, nodes: npt.NDArray[np.int64]) -> IntArray:
-        """Edge indices between consecutive node indices of a path."""
+    def edges_of(self, nodes: IntArray) -> IntArray:
+        """Routing edge indices between consecutive node indices of a path."""
         keys = nodes[:-1] * len(self.node_ids) + nodes[1:]
         return np.searchsorted(self.pair_keys, keys).astype(np.int64)
 
@@ -126,229 +166,336 @@ class PathCache:
         """Cheap check that the cache was built from a graph of this size."""
         return bool(graph.number_of_nodes() == len(self.node_ids))
 
+    def expected(self, camera: int) -> bool:
+        """Whether the registry expects ``camera`` to read plates and says it is up."""
+        return bool(self.camera_lpr[camera] and self.camera_up[camera])
 
-# --- Inputs and key ----------------------------------------------------------------------
-
-
-def _graph_edges(graph: nx.MultiDiGraph) -> pd.DataFrame:
-    rows = [(u, v, k, float(d.get("travel_time", 0.0)), float(d.get("length", 0.0)),
-             _is_main(d.get("highway")))
-            for u, v, k, d in graph.edges(keys=True, data=True)]
-    frame = pd.DataFrame(rows, columns=["u", "v", "key", "tt", "length", "main"])
-    if frame.empty:
-        raise RouteError("the road graph has no edges")
-    return frame
+    def camera_ends(self, camera: int) -> tuple[int, int]:
+        """Tail and head node of the camera's edge."""
+        e = int(self.camera_edge[camera])
+        return int(self.edge_u[e]), int(self.edge_v[e])
 
 
-def _is_main(highway: Any) -> bool:
-    values = highway if isinstance(highway, list) else [highway]
-    return any(str(h) in settings.MAIN_ROAD_CLASSES for h in values)
+def _coords(roads: Roads, edge: int) -> FloatArray:
+    line = roads.geometry[edge]
+    if line is not None and len(line.coords) >= 2:
+        return np.asarray(line.coords, dtype=np.float64)
+    u, v = roads.edge_u[edge], roads.edge_v[edge]
+    return np.array([[roads.x[u], roads.y[u]], [roads.x[v], roads.y[v]]])
 
 
-def lpr_cameras(registry: pd.DataFrame | gpd.GeoDataFrame) -> pd.DataFrame:
-    """The registry's plate-reading cameras that are snapped to an edge, sorted by id."""
-    needed = {"id", "is_lpr", "status", "edge_u", "edge_v", "edge_key", "lon", "lat"}
+# --- Registry -> cameras -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    """The registry's cameras on the graph: identity and view fields."""
+
+    ids: tuple[str, ...]
+    osm: IntArray
+    road_edge: IntArray
+    lon: FloatArray
+    lat: FloatArray
+    both: BoolArray
+    lpr: BoolArray
+    up: BoolArray
+
+
+def _wanted(roads: Roads, registry: pd.DataFrame | gpd.GeoDataFrame) -> _Wanted:
+    needed = {"id", "status", "edge_u", "edge_v", "edge_key", "lon", "lat"}
     missing = sorted(needed - set(registry.columns))
     if missing:
         raise RouteError(f"the camera registry lacks columns {missing}")
-    lpr = registry[registry["is_lpr"].astype(bool) & registry["edge_u"].notna()]
-    frame = pd.DataFrame(lpr[sorted(needed)]).copy()
+    frame = pd.DataFrame(registry[registry["edge_u"].notna()]).copy()
     frame["id"] = frame["id"].astype(str)
-    return frame.sort_values("id", kind="stable").reset_index(drop=True)
+    frame = frame.sort_values("id", kind="stable").reset_index(drop=True)
+    osm = frame[["edge_u", "edge_v", "edge_key"]].to_numpy(np.int64).reshape(-1, 3)
+    edges = roads.edge_index(osm[:, 0], osm[:, 1], osm[:, 2])
+    if (edges < 0).any():
+        logger.warning("%s cameras watch edges not in the graph (ignored): %s",
+                       int((edges < 0).sum()), frame["id"][edges < 0].tolist()[:5])
+    keep = edges >= 0
+    frame = frame[keep].reset_index(drop=True)
+    lpr = frame["is_lpr"].astype(bool) if "is_lpr" in frame else pd.Series(True, frame.index)
+    both = (frame["directions"].astype(str).str.strip().str.lower() != "one"
+            if "directions" in frame else pd.Series(True, frame.index))
+    return _Wanted(ids=tuple(frame["id"]), osm=osm[keep], road_edge=edges[keep],
+                   lon=frame["lon"].to_numpy(float), lat=frame["lat"].to_numpy(float),
+                   both=both.to_numpy(bool), lpr=lpr.to_numpy(bool),
+                   up=(frame["status"].astype(str) == "up").to_numpy(bool))
 
 
-def cache_key(edges: pd.DataFrame, cameras: pd.DataFrame) -> str:
-    """20 hex digits hashing the graph's edges, the cameras and the routing settings."""
-    digest = hashlib.sha256(f"{CACHE_FORMAT}:{settings.ROUTE_MINOR_ROAD_FACTOR}".encode())
-    for column in ("u", "v", "key", "tt", "length", "main"):
-        digest.update(np.ascontiguousarray(edges[column].to_numpy()).tobytes())
-    text = cameras[["id", "status", "edge_u", "edge_v", "edge_key", "lon", "lat"]].to_csv(
-        index=False)
-    digest.update(text.encode())
-    return digest.hexdigest()[:20]
+def _signatures(ids: Iterable[str], osm: IntArray, position: FloatArray, both: BoolArray
+                ) -> list[tuple[str, int, int, int, float, bool]]:
+    return [(str(i), int(o[0]), int(o[1]), int(o[2]), round(float(p), 5), bool(b))
+            for i, o, p, b in zip(ids, osm, position, both, strict=True)]
+
+
+def view(cache: PathCache, wanted: _Wanted) -> PathCache:
+    """The cache as a registry sees it: its cameras active, with their is_lpr and status."""
+    sites = camera_sites(cache.roads, wanted.ids, wanted.road_edge, wanted.lon, wanted.lat,
+                         wanted.both)
+    stored = {s: i for i, s in enumerate(_signatures(
+        cache.camera_ids, cache.camera_osm, cache.camera_position, cache.camera_both))}
+    c = len(cache.camera_ids)
+    active, lpr, up = np.zeros(c, bool), np.zeros(c, bool), np.zeros(c, bool)
+    index: dict[str, int] = {}
+    for j, sig in enumerate(_signatures(wanted.ids, wanted.osm, sites.position, wanted.both)):
+        i = stored.get(sig)
+        if i is not None:
+            active[i], lpr[i], up[i] = True, wanted.lpr[j], wanted.up[j]
+            index[sig[0]] = i
+    return dataclasses.replace(cache, active=active, camera_lpr=lpr, camera_up=up,
+                               camera_index=index, memo={},
+                               edge_cameras=_by_edge(cache.camera_edge, active),
+                               oncoming_cameras=_by_edge(cache.camera_reverse,
+                                                         active & cache.camera_both))
+
+
+def _by_edge(edges: IntArray, cameras: BoolArray) -> dict[int, tuple[int, ...]]:
+    out: dict[int, list[int]] = {}
+    for i in np.flatnonzero(cameras & (edges >= 0)):
+        out.setdefault(int(edges[i]), []).append(int(i))
+    return {e: tuple(c) for e, c in out.items()}
 
 
 # --- Build ---------------------------------------------------------------------------------
 
 
-def _cheapest_pairs(edges: pd.DataFrame, node_ids: IntArray) -> pd.DataFrame:
-    frame = edges.assign(ui=np.searchsorted(node_ids, edges["u"].to_numpy(np.int64)),
-                         vi=np.searchsorted(node_ids, edges["v"].to_numpy(np.int64)))
-    frame = frame[frame["ui"] != frame["vi"]]
-    frame = frame.sort_values(["ui", "vi", "tt"], kind="stable")
-    return frame.drop_duplicates(["ui", "vi"], keep="first").reset_index(drop=True)
+def _routing_key(roads: Roads, class_tt: FloatArray, vehicle_class: str) -> str:
+    return diskcache.content_key(
+        f"{KIND}:{CACHE_FORMAT}:{settings.ROUTE_MINOR_ROAD_FACTOR}:{vehicle_class}",
+        roads.node_ids, roads.edge_u, roads.edge_v, roads.edge_key, roads.travel_time,
+        class_tt, roads.length, roads.main)
 
 
-def _trees(matrix: csr_matrix, sources: IntArray) -> tuple[npt.NDArray[np.int32],
-                                                            npt.NDArray[np.float32]]:
-    dist, pred = dijkstra(matrix, directed=True, indices=sources, return_predecessors=True)
-    return pred.astype(np.int32), dist.astype(np.float32)
-
-
-def _camera_edges(cameras: pd.DataFrame, pairs: pd.DataFrame, node_ids: IntArray,
-                  ) -> tuple[IntArray, BoolArray]:
-    n = len(node_ids)
-    u = np.searchsorted(node_ids, cameras["edge_u"].to_numpy(np.int64))
-    v = np.searchsorted(node_ids, cameras["edge_v"].to_numpy(np.int64))
-    u, v = np.minimum(u, n - 1), np.minimum(v, n - 1)
-    known = (node_ids[u] == cameras["edge_u"].to_numpy(np.int64)) & (
-        node_ids[v] == cameras["edge_v"].to_numpy(np.int64))
-    keys = (pairs["ui"].to_numpy(np.int64) * n + pairs["vi"].to_numpy(np.int64))
-    index = np.minimum(np.searchsorted(keys, u * n + v), len(keys) - 1)
-    known &= keys[index] == u * n + v
-    return index.astype(np.int64), known
-
-
-def _positions(cameras: pd.DataFrame, edge_coords: list[npt.NDArray[np.float64]]) -> FloatArray:
-    out = np.zeros(len(cameras))
-    for i, (coords, lon, lat) in enumerate(zip(edge_coords, cameras["lon"], cameras["lat"],
-                                               strict=True)):
-        line = shapely.LineString(coords)
-        out[i] = line.line_locate_point(shapely.Point(float(lon), float(lat)), normalized=True) \
-            if line.length > 0 else 0.5
-    return out
-
-
-def _coords(graph: nx.MultiDiGraph, pairs: pd.DataFrame) -> list[npt.NDArray[np.float64]]:
-    nodes = graph.nodes
-    out = []
-    for u, v, k in zip(pairs["u"], pairs["v"], pairs["key"], strict=True):
-        geometry = graph.edges[u, v, k].get("geometry")
-        if geometry is not None:
-            out.append(np.asarray(geometry.coords, dtype=np.float64))
-        else:
-            out.append(np.array([[nodes[u]["x"], nodes[u]["y"]], [nodes[v]["x"], nodes[v]["y"]]]))
-    return out
-
-
-def build_path_cache(graph: nx.MultiDiGraph, registry: pd.DataFrame | gpd.GeoDataFrame
-                     ) -> PathCache:
-    """Build the trees of every plate-reading camera of ``registry`` (no file written)."""
-    started = time.perf_counter()
-    edges = _graph_edges(graph)
-    cameras = lpr_cameras(registry)
-    node_ids = np.array(sorted(graph.nodes), dtype=np.int64)
-    pairs = _cheapest_pairs(edges, node_ids)
-    coords = _coords(graph, pairs)
-    camera_edge, known = _camera_edges(cameras, pairs, node_ids)
-    if not known.all():
-        logger.warning("%s LPR cameras watch edges not in the graph (ignored): %s",
-                       int((~known).sum()), cameras["id"][~known].tolist()[:5])
-    cameras, camera_edge = cameras[known].reset_index(drop=True), camera_edge[known]
-    if cameras.empty:
-        raise RouteError("no plate-reading camera of the registry watches an edge of the graph")
-    cache = _assemble(graph, pairs, node_ids, cameras, camera_edge, coords,
-                      key=cache_key(edges, lpr_cameras(registry)))
-    from tracing.routes.candidates import precompute_pairs
-
-    cache = dataclasses.replace(cache, **precompute_pairs(cache))
-    logger.info("path cache of %s cameras built in %.1f s", len(cameras),
-                time.perf_counter() - started)
-    return cache
-
-
-def _assemble(graph: nx.MultiDiGraph, pairs: pd.DataFrame, node_ids: IntArray,
-              cameras: pd.DataFrame, camera_edge: IntArray,
-              coords: list[npt.NDArray[np.float64]], *, key: str) -> PathCache:
-    n = len(node_ids)
-    ui, vi = pairs["ui"].to_numpy(np.int64), pairs["vi"].to_numpy(np.int64)
-    tt = np.maximum(pairs["tt"].to_numpy(np.float64), MIN_COST_S)
-    main = pairs["main"].to_numpy(bool)
-    costs = [tt, np.where(main, tt, tt * settings.ROUTE_MINOR_ROAD_FACTOR)]
-    heads, tails = vi[camera_edge], ui[camera_edge]
-    fp, fd, bp, bd = [], [], [], []
-    for cost in costs:
-        matrix = csr_matrix((cost, (ui, vi)), shape=(n, n))
-        pred, dist = _trees(matrix, heads)
-        fp.append(pred)
-        fd.append(dist)
-        pred, dist = _trees(matrix.T.tocsr(), tails)
-        bp.append(pred)
-        bd.append(dist)
+def empty_cache(graph: nx.MultiDiGraph, vehicle_class: VehicleClass = "car") -> PathCache:
+    """The routing arrays of ``graph`` for ``vehicle_class`` with no camera yet."""
+    roads = roads_from_graph(graph)
+    pair = cheapest_pair_edges(roads)
+    class_tt = roads.class_travel_time(vehicle_class)
+    base = np.maximum(roads.travel_time[pair], MIN_COST_S)
+    open_ = np.isfinite(class_tt[pair])
+    n_costs = len(_costs(base, roads.main[pair]))
+    n = roads.n_nodes
     return PathCache(
-        key=key, node_ids=node_ids, edge_u=ui, edge_v=vi,
-        edge_key=pairs["key"].to_numpy(np.int64), edge_tt=tt,
-        edge_len=pairs["length"].to_numpy(np.float64), edge_main=main,
-        camera_ids=tuple(cameras["id"]), camera_edge=camera_edge,
-        camera_position=_positions(cameras, [coords[e] for e in camera_edge]),
-        camera_up=(cameras["status"].astype(str) == "up").to_numpy(bool),
-        forward_pred=np.stack(fp), forward_dist=np.stack(fd),
-        backward_pred=np.stack(bp), backward_dist=np.stack(bd), coords=coords,
-        camera_index={c: i for i, c in enumerate(cameras["id"])},
-        edge_cameras=_edge_cameras(camera_edge))
+        key=_routing_key(roads, class_tt, vehicle_class), roads=roads,
+        vehicle_class=vehicle_class, node_ids=roads.node_ids,
+        edge_u=roads.edge_u[pair], edge_v=roads.edge_v[pair],
+        edge_tt=np.where(open_, np.maximum(class_tt[pair], MIN_COST_S), base),
+        edge_base_tt=base, edge_open=open_, edge_len=roads.length[pair],
+        edge_main=roads.main[pair], road_edge=pair, camera_ids=(),
+        camera_osm=_empty_int(0, 3), camera_edge=_empty_int(0), camera_reverse=_empty_int(0),
+        camera_position=np.zeros(0), camera_both=np.zeros(0, bool),
+        forward_pred=np.zeros((n_costs, 0, n), np.int32),
+        forward_dist=np.zeros((n_costs, 0, n), np.float32),
+        backward_pred=np.zeros((n_costs, 0, n), np.int32),
+        backward_dist=np.zeros((n_costs, 0, n), np.float32),
+        bound_s=np.zeros((0, 0)), bound_m=np.zeros((0, 0)))
 
 
-def _edge_cameras(camera_edge: IntArray) -> dict[int, tuple[int, ...]]:
-    out: dict[int, list[int]] = {}
-    for i, e in enumerate(camera_edge):
-        out.setdefault(int(e), []).append(i)
-    return {e: tuple(c) for e, c in out.items()}
+def _costs(tt: FloatArray, main: BoolArray) -> list[FloatArray]:
+    """The search costs: travel time, and travel time with minor roads slower."""
+    tt = np.maximum(tt, MIN_COST_S)
+    return [tt, np.where(main, tt, tt * settings.ROUTE_MINOR_ROAD_FACTOR)]
 
 
-# --- Store and load ------------------------------------------------------------------------
-
-_ARRAYS: Final = ("node_ids", "edge_u", "edge_v", "edge_key", "edge_tt", "edge_len",
-                  "edge_main", "camera_edge", "camera_position", "camera_up",
-                  "forward_pred", "forward_dist", "backward_pred", "backward_dist",
-                  "pair_offsets", "path_offsets", "path_nodes", "path_edges", "path_free",
-                  "path_length", "path_minor", "camera_offsets", "path_cameras")
-_NARROW: Final = ("path_nodes", "path_edges", "path_cameras")
-"""Index arrays stored as int32 (half the file) and widened when read."""
+def _routing_edge(cache: PathCache, road_edges: IntArray) -> IntArray:
+    n = len(cache.node_ids)
+    keys = cache.roads.edge_u[road_edges] * n + cache.roads.edge_v[road_edges]
+    return np.searchsorted(cache.pair_keys, keys).astype(np.int64)
 
 
-def cache_path(key: str, cache_dir: Path = settings.CACHE_DIR) -> Path:
-    """Where the cache of ``key`` is stored."""
-    return Path(cache_dir) / f"routes-{key}.npz"
+def _with_virtual(matrix: csr_matrix, targets: list[int], costs: list[float]) -> csr_matrix:
+    """``matrix`` (N×N) plus a node N with edges to ``targets`` at ``costs``."""
+    n = matrix.shape[0]
+    indptr = np.concatenate([matrix.indptr, [matrix.indptr[-1] + len(targets)]])
+    return csr_matrix((np.concatenate([matrix.data, np.maximum(costs, MIN_COST_S)]),
+                       np.concatenate([matrix.indices, targets]), indptr), shape=(n + 1, n + 1))
 
 
-def save_path_cache(cache: PathCache, cache_dir: Path = settings.CACHE_DIR) -> Path:
-    """Write the cache's arrays (atomically: a temporary file renamed into place)."""
-    path = cache_path(cache.key, cache_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as handle:
-        np.savez(handle, camera_ids=np.array(cache.camera_ids, dtype=str),
-                 **{name: getattr(cache, name).astype(np.int32) if name in _NARROW
-                    else getattr(cache, name) for name in _ARRAYS})
-    tmp.replace(path)
-    return path
+def _tree(matrix: csr_matrix, targets: list[int], costs: list[float]
+          ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+    """Shortest-path tree from a virtual node joined to ``targets``: predecessors (-1 at the
+    roots, the nodes joined to the virtual one) and distances over the N real nodes."""
+    n = matrix.shape[0]
+    dist, pred = dijkstra(_with_virtual(matrix, targets, costs), directed=True, indices=n,
+                          return_predecessors=True)
+    pred = np.where(pred[:n] == n, -1, pred[:n])
+    return pred.astype(np.int32), dist[:n].astype(np.float32)
+
+
+def _bound_rows(matrix: csr_matrix, ends: IntArray, sources: IntArray) -> FloatArray:
+    """Least cost from either end node of each source camera to either end of every camera
+    (``ends``: camera × 2 node indices)."""
+    out = np.zeros((len(sources), len(ends)))
+    for row, c in enumerate(sources):
+        dist = dijkstra(matrix, directed=True, indices=ends[c], min_only=True)
+        out[row] = np.minimum(dist[ends[:, 0]], dist[ends[:, 1]])
+    return out
+
+
+def add_cameras(cache: PathCache, wanted: _Wanted, rows: IntArray) -> PathCache:
+    """``cache`` with the cameras ``rows`` of ``wanted`` added: their trees and bounds."""
+    if len(rows) == 0:
+        return cache
+    sites = camera_sites(cache.roads, [wanted.ids[r] for r in rows], wanted.road_edge[rows],
+                         wanted.lon[rows], wanted.lat[rows], wanted.both[rows])
+    edge = _routing_edge(cache, sites.edge)
+    reverse = np.where(sites.reverse >= 0, _routing_edge(cache, np.maximum(sites.reverse, 0)),
+                       -1)
+    n = len(cache.node_ids)
+    costs = _costs(cache.edge_tt, cache.edge_main)
+    trees: list[list[Any]] = [[], [], [], []]
+    grown_trees: dict[str, Any] = {}
+    o = cache.edge_open
+    for cost in costs:
+        forward = csr_matrix((cost[o], (cache.edge_u[o], cache.edge_v[o])), shape=(n, n))
+        backward = forward.T.tocsr()
+        f = [_tree(forward, *_exits(cache, cost, e, r, p, b))
+             for e, r, p, b in zip(edge, reverse, sites.position, sites.both, strict=True)]
+        g = [_tree(backward, *_entries(cache, cost, e, r, p, b))
+             for e, r, p, b in zip(edge, reverse, sites.position, sites.both, strict=True)]
+        for slot, part in enumerate((f, g)):
+            trees[2 * slot].append(np.stack([t[0] for t in part]))
+            trees[2 * slot + 1].append(np.stack([t[1] for t in part]))
+    for name, part in zip(("forward_pred", "forward_dist", "backward_pred", "backward_dist"),
+                          trees, strict=True):
+        grown_trees[name] = np.concatenate([getattr(cache, name), np.stack(part)], axis=1)
+    grown = dataclasses.replace(
+        cache, camera_ids=cache.camera_ids + sites.ids,
+        camera_osm=np.concatenate([cache.camera_osm, wanted.osm[rows]]),
+        camera_edge=np.concatenate([cache.camera_edge, edge]),
+        camera_reverse=np.concatenate([cache.camera_reverse, reverse]),
+        camera_position=np.concatenate([cache.camera_position, sites.position]),
+        camera_both=np.concatenate([cache.camera_both, sites.both]),
+        **grown_trees,
+        active=np.zeros(0, bool), memo={}, vertices=cache.vertices,
+        vertex_offsets=cache.vertex_offsets)
+    return _grow_bounds(grown, len(cache.camera_ids))
+
+
+def _exits(cache: PathCache, cost: FloatArray, e: int, r: int, p: float, both: bool
+           ) -> tuple[list[int], list[float]]:
+    """Where a vehicle read at a camera's point leaves its road: the head of its edge at the
+    rest of the edge's cost, and (both directions) the head of the reverse edge."""
+    targets, costs = [int(cache.edge_v[e])], [(1 - p) * float(cost[e])]
+    if both and r >= 0:
+        targets.append(int(cache.edge_v[r]))
+        costs.append(p * float(cost[r]))
+    return targets, costs
+
+
+def _entries(cache: PathCache, cost: FloatArray, e: int, r: int, p: float, both: bool
+             ) -> tuple[list[int], list[float]]:
+    """Where a vehicle reaching a camera's point enters its road (see :func:`_exits`)."""
+    targets, costs = [int(cache.edge_u[e])], [p * float(cost[e])]
+    if both and r >= 0:
+        targets.append(int(cache.edge_u[r]))
+        costs.append((1 - p) * float(cost[r]))
+    return targets, costs
+
+
+def _grow_bounds(cache: PathCache, old: int) -> PathCache:
+    """Bounds of the cameras from index ``old`` on: their rows (forward searches) and
+    columns (backward searches), the others' entries kept."""
+    n = len(cache.node_ids)
+    ends = np.stack([cache.edge_u[cache.camera_edge], cache.edge_v[cache.camera_edge]], axis=1)
+    new = np.arange(old, len(cache.camera_ids))
+    out = []
+    for weight, current in ((cache.edge_base_tt, cache.bound_s),
+                            (cache.edge_len, cache.bound_m)):
+        forward = csr_matrix((np.maximum(weight, 1e-6), (cache.edge_u, cache.edge_v)),
+                             shape=(n, n))
+        bound = np.zeros((len(ends), len(ends)))
+        bound[:old, :old] = current
+        bound[new] = _bound_rows(forward, ends, new)
+        bound[:, new] = _bound_rows(forward.T.tocsr(), ends, new).T
+        np.fill_diagonal(bound, 0.0)
+        out.append(bound)
+    return dataclasses.replace(cache, bound_s=out[0], bound_m=out[1], memo={},
+                               vertices=cache.vertices, vertex_offsets=cache.vertex_offsets)
+
+
+def _missing(cache: PathCache, wanted: _Wanted) -> IntArray:
+    sites = camera_sites(cache.roads, wanted.ids, wanted.road_edge, wanted.lon, wanted.lat,
+                         wanted.both)
+    stored = set(_signatures(cache.camera_ids, cache.camera_osm, cache.camera_position,
+                             cache.camera_both))
+    sigs = _signatures(wanted.ids, wanted.osm, sites.position, wanted.both)
+    return np.array([j for j, s in enumerate(sigs) if s not in stored], np.int64)
+
+
+def _complete(cache: PathCache, wanted: _Wanted, *, pairs: bool) -> tuple[PathCache, bool]:
+    """The cache with every wanted camera and (``pairs``) the candidates of every active
+    pair; True when anything was added."""
+    from tracing.routes.candidates import add_pairs
+
+    missing = _missing(cache, wanted)
+    cache = view(add_cameras(cache, wanted, missing), wanted)
+    changed = len(missing) > 0
+    if pairs:
+        active = np.flatnonzero(cache.active)
+        todo = [(int(a), int(b)) for a in active for b in active
+                if (int(a), int(b)) not in cache.pair_index]
+        if todo:
+            cache, changed = view(add_pairs(cache, todo), wanted), True
+    return cache, changed
+
+
+def build_path_cache(graph: nx.MultiDiGraph, registry: pd.DataFrame | gpd.GeoDataFrame, *,
+                     pairs: bool = True, vehicle_class: VehicleClass = "car") -> PathCache:
+    """The cache of every camera of ``registry`` on ``graph`` (nothing read or written)."""
+    return load_path_cache(graph, registry, cache_dir=None, pairs=pairs,
+                           vehicle_class=vehicle_class)
 
 
 def load_path_cache(graph: nx.MultiDiGraph, registry: pd.DataFrame | gpd.GeoDataFrame, *,
-                    cache_dir: Path | None = settings.CACHE_DIR) -> PathCache:
-    """The cache of this graph and registry: read from ``cache_dir`` when stored there,
-    else built and stored (``cache_dir=None``: always built, never stored)."""
-    if cache_dir is None:
-        return build_path_cache(graph, registry)
-    edges = _graph_edges(graph)
-    key = cache_key(edges, lpr_cameras(registry))
-    path = cache_path(key, cache_dir)
-    if path.is_file():
-        try:
-            return _read(graph, edges, path, key)
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-            logger.warning("path cache %s unreadable, rebuilding: %s", path, exc)
-    cache = build_path_cache(graph, registry)
-    save_path_cache(cache, cache_dir)
-    _prune(cache_dir, keep=settings.ROUTE_CACHES_KEPT)
+                    cache_dir: Path | None = settings.CACHE_DIR, pairs: bool = True,
+                    vehicle_class: VehicleClass = "car") -> PathCache:
+    """The cache of this graph for ``vehicle_class`` (its roads and speeds; buses route as
+    cars) with the registry's cameras active: read from ``cache_dir``, completed with the
+    cameras (and, with ``pairs``, the camera pairs) it lacks, and stored again when
+    anything was added (``cache_dir=None``: built, never stored)."""
+    started = time.perf_counter()
+    base = empty_cache(graph, "car" if vehicle_class == "bus" else vehicle_class)
+    wanted = _wanted(base.roads, registry)
+    if not wanted.ids:
+        raise RouteError("no camera of the registry watches an edge of the road graph")
+    path = None if cache_dir is None else diskcache.cache_file(cache_dir, KIND, base.key)
+    stored = None if path is None else diskcache.read_arrays(path, (*_STORED, "camera_ids"))
+    if stored is not None and np.array_equal(stored["node_ids"], base.node_ids):
+        base = _from_stored(base, stored)
+    cache, changed = _complete(base, wanted, pairs=pairs)
+    if changed and path is not None and cache_dir is not None:
+        diskcache.write_arrays(path, _to_stored(cache))
+        diskcache.prune(cache_dir, KIND, keep=settings.ROUTE_CACHES_KEPT)
+    if changed:
+        logger.info("path cache of %s cameras, %s pairs ready in %.1f s", len(cache.camera_ids),
+                    len(cache.pair_a), time.perf_counter() - started)
     return cache
 
 
-def _prune(cache_dir: Path, *, keep: int) -> None:
-    """Delete all but the ``keep`` newest path caches (each is tens of MB)."""
-    caches = sorted(cache_dir.glob("routes-*.npz"), key=lambda p: p.stat().st_mtime)
-    for old in caches[:-keep]:
-        old.unlink(missing_ok=True)
-        logger.info("path cache %s removed (older than the %s kept)", old.name, keep)
+def _to_stored(cache: PathCache) -> diskcache.Arrays:
+    out = {name: getattr(cache, name) for name in _STORED}
+    for name in _NARROW:
+        out[name] = out[name].astype(np.int32)
+    out["camera_ids"] = np.array(cache.camera_ids, dtype=str)
+    return out
 
 
-def _read(graph: nx.MultiDiGraph, edges: pd.DataFrame, path: Path, key: str) -> PathCache:
-    with np.load(path) as data:
-        arrays = {name: data[name].astype(np.int64) if name in _NARROW else data[name]
-                  for name in _ARRAYS}
-        camera_ids = tuple(str(c) for c in data["camera_ids"])
-    pairs = _cheapest_pairs(edges, arrays["node_ids"])
-    camera_edge = arrays["camera_edge"]
-    return PathCache(key=key, camera_ids=camera_ids, coords=_coords(graph, pairs),
-                     camera_index={c: i for i, c in enumerate(camera_ids)},
-                     edge_cameras=_edge_cameras(camera_edge), **arrays)
+def _from_stored(base: PathCache, stored: diskcache.Arrays) -> PathCache:
+    arrays: dict[str, Any] = {
+        name: stored[name].astype(np.int64) if name in _NARROW else stored[name]
+        for name in _STORED if name != "node_ids"}
+    ids = tuple(str(c) for c in stored["camera_ids"])
+    osm = arrays["camera_osm"].reshape(-1, 3)
+    road_edge = base.roads.edge_index(osm[:, 0], osm[:, 1], osm[:, 2])
+    if (road_edge < 0).any():
+        return base
+    edge = _routing_edge(base, road_edge)
+    reverse = reverse_edges(base.roads, road_edge)
+    reverse = np.where(reverse >= 0, _routing_edge(base, np.maximum(reverse, 0)), -1)
+    return dataclasses.replace(base, camera_ids=ids, camera_edge=edge, camera_reverse=reverse,
+                               vertices=base.vertices, vertex_offsets=base.vertex_offsets,
+                               **arrays)

@@ -4,58 +4,100 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import networkx as nx
 import numpy as np
+import numpy.typing as npt
 import shapely
 
 from tracing import settings
 from tracing.errors import RouteError
-from tracing.routes.candidates import PairPath, pair_paths
+from tracing.routes.candidates import PairPath, pair_paths, passed_cameras, turns_back
+from tracing.routes.evidence import CameraActivity
 from tracing.routes.model import CandidatePath, Route, RouteLeg, RouteSummary, Sighting
 from tracing.routes.pathcache import PathCache
-from tracing.routes.scoring import (
-    ScoringModel,
-    is_impossible,
-    is_long_gap,
-    log_scores,
-    probabilities,
-)
+from tracing.routes.scoring import ScoringModel, is_long_gap, log_scores, probabilities
 from tracing.routes.sightings import collapse_repeats, ordered, split_trips
+from tracing.travel import impossible, split_tracks
 
 logger = logging.getLogger(__name__)
 
 
 def reconstruct_route(graph: nx.MultiDiGraph, sightings: Iterable[Sighting], *,
                       cache: PathCache, k: int = settings.ROUTE_K, plate: str = "",
-                      model: ScoringModel | None = None) -> Route:
+                      model: ScoringModel | None = None, activity: CameraActivity | None = None,
+                      front_plate: bool = True) -> Route:
     """The most plausible routes of a vehicle between its sightings.
 
     Sightings at cameras the cache does not know are dropped (with a note); the rest are
-    ordered by time, repeats at one camera collapsed, and split into trips. Each pair of
-    consecutive sightings of a trip is a leg with up to ``k`` candidate paths, best first,
-    whose probabilities sum to 1. RouteError when no sighting is usable.
+    ordered by time and repeats at one camera collapsed. Reads no single vehicle can explain
+    are split into the fewest drivable tracks (:func:`tracing.travel.split_tracks`), each
+    track into trips. Each pair of consecutive sightings of a trip is a leg with up to ``k``
+    candidate paths, best first, whose probabilities sum to 1. ``activity`` says which
+    cameras were working when (else the registry's status); ``front_plate`` False (a
+    motorbike) means cameras see the vehicle only from behind. RouteError when no sighting
+    is usable.
     """
     if not cache.matches(graph):
         raise RouteError("the path cache was built for another road graph")
     if not 1 <= k <= settings.ROUTE_MAX_K:
         raise RouteError(f"k={k} is not in 1..{settings.ROUTE_MAX_K}")
-    model = ScoringModel() if model is None else model
+    context = _Context(cache, ScoringModel() if model is None else model, activity,
+                       front_plate, k)
     usable, notes = _usable(cache, list(sightings))
     chain, reordered = ordered(usable)
     if reordered:
         notes.append("sightings were not in time order: sorted by time")
     chain = collapse_repeats(chain)
-    trips = split_trips(chain, lambda a, b: _fastest_s(cache, a, b))
-    legs = tuple(_leg(cache, len_legs, trips[i], chain[i - 1], chain[i], k=k, model=model)
-                 for len_legs, i in enumerate(i for i in range(1, len(chain))
-                                              if trips[i] == trips[i - 1]))
+    tracks = _tracks(cache, chain)
+    if tracks.max(initial=0) > 0:
+        notes.append(f"the reads need {int(tracks.max()) + 1} vehicles: no single vehicle can "
+                     "have made them all (a cloned plate or a misread); each track is shown "
+                     "on its own")
+    trips, legs = _trips_and_legs(context, chain, tracks)
     notes += _unconnected(cache, chain, trips)
     if len(chain) == 1:
         notes.append("only one sighting: there is no route to reconstruct")
-    return Route(plate=plate, sightings=tuple(chain), trip_of_sighting=tuple(trips), legs=legs,
-                 summary=summarize(chain, trips, legs), notes=tuple(notes))
+    return Route(plate=plate, sightings=tuple(chain), trip_of_sighting=tuple(trips),
+                 legs=tuple(legs), summary=summarize(chain, trips, legs), notes=tuple(notes),
+                 track_of_sighting=tuple(int(t) for t in tracks))
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    cache: PathCache
+    model: ScoringModel
+    activity: CameraActivity | None
+    front_plate: bool
+    k: int
+
+
+def _tracks(cache: PathCache, chain: Sequence[Sighting]) -> npt.NDArray[np.int64]:
+    times = np.array([s.ts.timestamp() for s in chain], np.float64)
+    rows = np.array([cache.camera_index[s.camera_id] for s in chain], np.int64)
+    return split_tracks(times, rows, cache.bound_s)
+
+
+def _trips_and_legs(context: _Context, chain: Sequence[Sighting],
+                    tracks: npt.NDArray[np.int64]) -> tuple[list[int], list[RouteLeg]]:
+    """Trip numbers (unique over all tracks) and the legs of every track's trips."""
+    trips = [0] * len(chain)
+    legs: list[RouteLeg] = []
+    next_trip = 0
+    for track in range(int(tracks.max(initial=-1)) + 1):
+        members = [i for i in range(len(chain)) if tracks[i] == track]
+        own = [chain[i] for i in members]
+        numbers = split_trips(own, lambda a, b: _fastest_s(context.cache, a, b))
+        for i, number in zip(members, numbers, strict=True):
+            trips[i] = next_trip + number
+        for j in range(1, len(own)):
+            if numbers[j] == numbers[j - 1]:
+                legs.append(_leg(context, len(legs), next_trip + numbers[j], own[j - 1], own[j],
+                                 track))
+        next_trip += max(numbers, default=-1) + 1
+    return trips, legs
 
 
 def _usable(cache: PathCache, given: list[Sighting]) -> tuple[list[Sighting], list[str]]:
@@ -66,11 +108,11 @@ def _usable(cache: PathCache, given: list[Sighting]) -> tuple[list[Sighting], li
     notes = []
     if unknown:
         notes.append(f"{len(given) - len(usable)} sightings at {len(unknown)} cameras that are "
-                     f"not plate-reading cameras on the road graph were left out: "
+                     f"not in the camera registry on the road graph were left out: "
                      f"{', '.join(unknown[:5])}")
     if not usable:
-        raise RouteError(f"no sighting is at a known plate-reading camera (unknown cameras: "
-                         f"{', '.join(unknown[:5])})")
+        raise RouteError(f"no sighting is at a camera of the registry on the road graph "
+                         f"(unknown cameras: {', '.join(unknown[:5])})")
     if any(s.ts.tzinfo is None for s in usable):
         raise RouteError("sighting times must be time-zone aware")
     return usable, notes
@@ -89,38 +131,56 @@ def _fastest_s(cache: PathCache, a: str, b: str) -> float | None:
     return min(p.free_flow_s for p in paths) if paths else None
 
 
-def _leg(cache: PathCache, index: int, trip: int, a: Sighting, b: Sighting, *, k: int,
-         model: ScoringModel) -> RouteLeg:
-    paths = pair_paths(cache, cache.camera_index[a.camera_id], cache.camera_index[b.camera_id])
+def _leg(context: _Context, index: int, trip: int, a: Sighting, b: Sighting, track: int
+         ) -> RouteLeg:
+    cache, model = context.cache, context.model
+    ia, ib = cache.camera_index[a.camera_id], cache.camera_index[b.camera_id]
+    paths = pair_paths(cache, ia, ib)
     if not paths:
-        return RouteLeg(index, trip, a, b, (), ("unreachable",))
+        return RouteLeg(index, trip, a, b, (), ("unreachable",), track)
+    back = [turns_back(cache, p, ia, ib) for p in paths]
+    turned = all(back)
+    if not turned:
+        paths = [p for p, t in zip(paths, back, strict=True) if not t]
     observed = (b.ts - a.ts).total_seconds()
-    missed = [_missed(cache, p) for p in paths]
+    missed = [_missed(context, p, ia, ib, a.ts) for p in paths]
     free = np.array([p.free_flow_s for p in paths])
     scores = log_scores(observed, free, np.array([len(m) for m in missed], float), model,
                         minor_s=np.array([p.minor_s for p in paths]))
     probs = probabilities(scores, temperature=model.temperature)
-    order = np.argsort(-probs, kind="stable")[:k]
+    order = np.argsort(-probs, kind="stable")[:context.k]
     kept = probs[order] / probs[order].sum()
     candidates = tuple(
         _candidate(cache, paths[j], missed[j], a.ts, observed, float(p), rank)
         for rank, (j, p) in enumerate(zip(order, kept, strict=True)))
+    impossible_leg = bool(impossible(observed, cache.bound_s[ia, ib], cache.bound_s[ib, ia]))
     return RouteLeg(index, trip, a, b, candidates,
-                    _flags(observed, float(free.min()), float(kept[0])))
+                    _flags(observed, float(free.min()), float(kept[0]),
+                           impossible=impossible_leg, turned=turned), track)
 
 
-def _missed(cache: PathCache, path: PairPath) -> tuple[str, ...]:
-    return tuple(cache.camera_ids[c] for c in path.cameras if cache.camera_up[c])
+def _missed(context: _Context, path: PairPath, a: int, b: int, depart: datetime
+            ) -> tuple[str, ...]:
+    """Cameras on the path that would have read the vehicle, were working, and did not."""
+    cache = context.cache
+    passed = passed_cameras(cache, path, a, b, front_plate=context.front_plate)
+    if context.activity is None:
+        return tuple(cache.camera_ids[c] for c in passed if cache.expected(c))
+    return tuple(cache.camera_ids[c] for c in passed
+                 if context.activity.working(cache.camera_ids[c], depart))
 
 
-def _flags(observed_s: float, fastest_s: float, best_probability: float) -> tuple[str, ...]:
+def _flags(observed_s: float, fastest_s: float, best_probability: float, *, impossible: bool,
+           turned: bool) -> tuple[str, ...]:
     flags = []
-    if is_impossible(observed_s, fastest_s):
+    if impossible:
         flags.append("impossible_travel")
     if is_long_gap(observed_s, fastest_s):
         flags.append("long_gap")
     if best_probability < settings.ROUTE_LOW_CONFIDENCE:
         flags.append("low_confidence")
+    if turned:
+        flags.append("turn_back")
     return tuple(flags)
 
 

@@ -87,13 +87,6 @@ def probabilities(scores: FloatArray, *, temperature: float = 1.0) -> FloatArray
     return np.asarray(e / e.sum())
 
 
-def is_impossible(observed_s: float, fastest_s: float, *,
-                  ratio: float = settings.ROUTE_IMPOSSIBLE_RATIO,
-                  tolerance_s: float = settings.ROUTE_CLOCK_TOLERANCE_S) -> bool:
-    """True when even the fastest path cannot be driven in the observed time."""
-    return observed_s + tolerance_s < ratio * fastest_s
-
-
 def is_long_gap(observed_s: float, fastest_s: float, *,
                 extra_s: float = settings.ROUTE_LONG_GAP_S) -> bool:
     """True when the leg took much longer than its fastest path (a stop or a detour)."""

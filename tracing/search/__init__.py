@@ -12,7 +12,7 @@ Public API::
 
 from __future__ import annotations
 
-from tracing.search.clones import ClonePair, clone_pairs, find_clones
+from tracing.search.clones import ClonePair, clone_pairs, find_clones, plate_tracks
 from tracing.search.convoy import ConvoyMember, find_convoy
 from tracing.search.linking import Decision, Link, LinkResult, decide, evaluate_links, link_reads
 from tracing.search.matching import (
@@ -30,7 +30,12 @@ from tracing.search.query import (
     reads_of_plates,
     search_plates,
 )
-from tracing.search.reachability import Reachability, load_reachability, reachability_from_graph
+from tracing.search.reachability import (
+    Reachability,
+    load_reachability,
+    reachability_from_graph,
+    reachability_of,
+)
 from tracing.search.stakeout import Place, StakeoutHit, stakeout
 
 __all__ = [
@@ -58,7 +63,9 @@ __all__ = [
     "load_reachability",
     "plate_distance",
     "plate_index",
+    "plate_tracks",
     "reachability_from_graph",
+    "reachability_of",
     "reads_of_plates",
     "search_plates",
     "stakeout",

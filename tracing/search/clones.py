@@ -1,16 +1,11 @@
 """Impossible travel: reads of one plate that no drive on the road graph can connect.
 
-Two consecutive reads of a plate (by time) at cameras A and B are *impossible* when
-
-    gap + settings.SEARCH_CLOCK_SLACK_S < settings.SEARCH_SPEED_FACTOR × free-flow time(A → B)
-
-and the reverse order (B first, when the gap is under the clock slack: skewed clocks can swap
-two reads seconds apart) is impossible too. The free-flow time is the lower bound of
-:mod:`tracing.search.reachability`. With the
-defaults a pair is flagged only when the vehicle would have had to drive at more than twice
-the free-flow speed of every road between the cameras, after allowing 30 s of clock
-disagreement: a cloned plate (two cars, one plate) or a misread. Each pair is listed with
-road distance, time, the least drive time and the implied speed.
+Two consecutive reads of a plate (by time) at cameras A and B are *impossible* by the one
+rule of :mod:`tracing.travel` (the one trace and the alerts use), on the direction-free lower
+bound of :mod:`tracing.search.reachability`: a cloned plate (two cars, one plate) or a
+misread. Each pair is listed with road distance, time, the least drive time and the implied
+speed; :func:`plate_tracks` splits a plate's reads into the fewest drivable tracks (one per
+vehicle), as trace does.
 """
 
 from __future__ import annotations
@@ -22,14 +17,14 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from tracing import settings
 from tracing.search.query import SearchFilters, filter_sql
 from tracing.search.reachability import Reachability
 from tracing.store import Store
+from tracing.travel import impossible, split_tracks
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ClonePair", "clone_pairs", "find_clones"]
+__all__ = ["ClonePair", "clone_pairs", "find_clones", "plate_tracks"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +44,7 @@ class ClonePair:
     implied_kph: float
 
 
-def clone_pairs(reads: pd.DataFrame, reach: Reachability, *,
-                speed_factor: float = settings.SEARCH_SPEED_FACTOR,
-                slack_s: float = settings.SEARCH_CLOCK_SLACK_S) -> tuple[ClonePair, ...]:
+def clone_pairs(reads: pd.DataFrame, reach: Reachability) -> tuple[ClonePair, ...]:
     """Impossible consecutive pairs in ``reads`` (read_id, plate, camera_id, ts), worst first."""
     if reads.empty:
         return ()
@@ -66,12 +59,28 @@ def clone_pairs(reads: pd.DataFrame, reach: Reachability, *,
     need[known] = reach.seconds[a[known], b[known]]
     back[known] = reach.seconds[b[known], a[known]]
     gap = t[1:] - t[:-1]
-    swapped = (gap < slack_s) & (slack_s - gap >= speed_factor * back)
-    bad = np.flatnonzero(known & (gap + slack_s < speed_factor * need) & ~swapped)
+    bad = np.flatnonzero(known & impossible(gap, need, back))
     pairs = [_pair(frame, int(i), float(gap[i]), float(need[i]),
                    float(reach.metres[a[i], b[i]])) for i in bad]
     pairs.sort(key=lambda p: (-p.implied_kph, p.plate, p.ts_a))
     return tuple(pairs)
+
+
+def plate_tracks(reads: pd.DataFrame, reach: Reachability) -> pd.Series:
+    """Track number of every read (same index as ``reads``: read_id, plate, camera_id, ts):
+    per plate, the fewest drivable tracks (0 for every read of a plate one vehicle can
+    explain)."""
+    out = pd.Series(0, index=reads.index, dtype="int64")
+    if reads.empty:
+        return out
+    ts = pd.to_datetime(reads["ts"], utc=True)
+    seconds = (ts - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+    frame = reads.assign(_t=seconds).sort_values(["plate", "_t", "read_id"])
+    for _, group in frame.groupby("plate", sort=False):
+        rows = reach.rows(group["camera_id"])
+        out.loc[group.index] = split_tracks(group["_t"].to_numpy(np.float64), rows,
+                                            reach.seconds)
+    return out
 
 
 def _pair(frame: pd.DataFrame, i: int, gap: float, need: float, metres: float) -> ClonePair:

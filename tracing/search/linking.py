@@ -41,6 +41,7 @@ from tracing.search.plate_index import plate_index
 from tracing.search.query import SearchFilters, reads_of_plates
 from tracing.search.reachability import Reachability
 from tracing.store import Store
+from tracing.travel import impossible
 
 logger = logging.getLogger(__name__)
 
@@ -140,8 +141,9 @@ def _judge(t: float, cam: int, times: npt.NDArray[np.float64], cams: npt.NDArray
         before = q < after
         a, b = (cams[q], cam) if before else (cam, cams[q])
         need = 0.0 if a < 0 or b < 0 else float(reach.seconds[a, b])
+        back = 0.0 if a < 0 or b < 0 else float(reach.seconds[b, a])
         tq = _local(times[q])
-        if gap + settings.SEARCH_CLOCK_SLACK_S < settings.SEARCH_SPEED_FACTOR * need:
+        if impossible(gap, need, back):
             side = "after" if before else "before"
             return _Judged(False, False, f"impossible: {gap / 60:.1f} min {side} {target_name} "
                            f"at {tq}, but the drive {where} needs ≥ {need / 60:.1f} min")

@@ -63,6 +63,15 @@ class SimulationConfig:
     detour_rate: float = settings.SIM_DETOUR_RATE
     stop_rate: float = settings.SIM_STOP_RATE
     planted: bool = True
+    both_directions: bool = False
+    """Cameras also read oncoming traffic (front plates; motorbikes carry none)."""
+    all_cameras_read: bool = False
+    """Every registry camera reads plates, marked ``is_lpr`` or not."""
+    heading_error_rate: float = 0.0
+    """Share of reading cameras the registry (as the centre knows it) puts on the reverse
+    direction of their road."""
+    unmarked_rate: float = 0.0
+    """Share of reading cameras the registry (as the centre knows it) does not mark is_lpr."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.start, datetime):
@@ -87,7 +96,7 @@ class SimulationConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise SimulationError(f"seed must be a non-negative integer, got {self.seed!r}")
         for name in ("detection_rate", "ocr_error_rate", "duplicate_rate", "detour_rate",
-                     "stop_rate"):
+                     "stop_rate", "heading_error_rate", "unmarked_rate"):
             _rate(name, getattr(self, name))
         if self.detour_rate + self.stop_rate > 1.0:
             raise SimulationError("detour_rate + stop_rate must not exceed 1")

@@ -23,8 +23,8 @@ import numpy.typing as npt
 
 from tracing import settings
 from tracing.errors import SimulationError
+from tracing.roads import BoolArray, FloatArray, IntArray
 from tracing.simulate import fleet as fl
-from tracing.simulate.roads import BoolArray, FloatArray, IntArray
 from tracing.simulate.zones import Zones
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from tracing import settings
 from tracing.plates import Plate
-from tracing.simulate.roads import IntArray
+from tracing.roads import IntArray
 
 KINDS: Final = ("motorbike", "car", "truck", "bus")
 ROLES: Final = ("commuter", "errand", "commercial", "visitor", "through")

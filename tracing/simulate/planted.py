@@ -27,8 +27,8 @@ import numpy as np
 
 from tracing import settings
 from tracing.plates import compact_plate
+from tracing.roads import FloatArray, IntArray, Ragged, Roads, ragged_from_lengths
 from tracing.simulate.fleet import Fleet, draw_plates
-from tracing.simulate.roads import FloatArray, IntArray, Ragged, Roads, ragged_from_lengths
 from tracing.simulate.routing import Router, TripSet, edges_of, node_offsets, walk
 from tracing.simulate.sensors import Cameras
 from tracing.simulate.zones import Zones

@@ -19,7 +19,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from tracing import settings
 from tracing.errors import SimulationError
-from tracing.simulate.roads import (
+from tracing.roads import (
     BoolArray,
     CostVariant,
     FloatArray,

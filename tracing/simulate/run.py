@@ -28,11 +28,7 @@ import pyarrow as pa
 from tracing import boundaries, settings
 from tracing.errors import SimulationError
 from tracing.plates import normalize_plates
-from tracing.simulate import demand, routing
-from tracing.simulate.config import SimulationConfig
-from tracing.simulate.fleet import Fleet, concat_fleets
-from tracing.simulate.planted import Planted, plant
-from tracing.simulate.roads import (
+from tracing.roads import (
     BoolArray,
     FloatArray,
     IntArray,
@@ -40,8 +36,21 @@ from tracing.simulate.roads import (
     cost_variants,
     roads_from_graph,
 )
+from tracing.simulate import demand, routing
+from tracing.simulate.config import SimulationConfig
+from tracing.simulate.fleet import Fleet, concat_fleets
+from tracing.simulate.planted import Planted, plant
 from tracing.simulate.routing import Progress, Router, TripSet
-from tracing.simulate.sensors import Cameras, Passes, Reads, SensorRates, lpr_cameras, passes, sense
+from tracing.simulate.sensors import (
+    Cameras,
+    Passes,
+    Reads,
+    SensorRates,
+    lpr_cameras,
+    passes,
+    registry_as_known,
+    sense,
+)
 from tracing.simulate.zones import Zones, build_zones
 from tracing.store import IngestReport, Store
 
@@ -50,7 +59,7 @@ logger = logging.getLogger(__name__)
 INGEST_BATCH_ROWS: Final = 50_000
 """Reads per call of Store.ingest (one transaction each)."""
 _STREAMS: Final = ("zones", "costs", "fleet", "routes", "times", "cameras", "sensors",
-                   "planted")
+                   "planted", "registry")
 """Independent random streams (numpy SeedSequence children), so that changing one part's
 parameters (e.g. the OCR error rate) leaves the others' draws alone."""
 
@@ -78,6 +87,11 @@ class Simulation:
     fingerprint: str = ""
     """Digest of the parameters, the inputs and the simulator's code (see
     :func:`run_fingerprint`): read_ids and ``source`` carry it."""
+    registry: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The camera registry as the centre knows it (with the configured errors)."""
+    registry_errors: dict[str, list[str]] = field(default_factory=dict)
+    """Cameras the known registry has wrong: ``heading`` (reverse direction), ``unmarked``
+    (reads plates, not marked is_lpr)."""
 
     @property
     def source(self) -> str:
@@ -243,7 +257,12 @@ def simulate(graph: nx.MultiDiGraph, registry: pd.DataFrame | gpd.GeoDataFrame, 
 
     rngs = _streams(config.seed)
     roads = roads_from_graph(graph)
-    cameras = lpr_cameras(registry, roads, rngs["cameras"], skew_s=config.clock_skew_s)
+    cameras = lpr_cameras(registry, roads, rngs["cameras"], skew_s=config.clock_skew_s,
+                          both_directions=config.both_directions,
+                          all_read=config.all_cameras_read)
+    known, errors = registry_as_known(registry, roads, cameras, rngs["registry"],
+                                      heading_error_rate=config.heading_error_rate,
+                                      unmarked_rate=config.unmarked_rate)
     zones = build_zones(roads, wards, outline, rngs["zones"], per_ward=config.zone_nodes_per_ward)
     lap("prepare")
     router = routing.build_router(
@@ -279,7 +298,8 @@ def simulate(graph: nx.MultiDiGraph, registry: pd.DataFrame | gpd.GeoDataFrame, 
     sim = Simulation(config=config, roads=roads, zones=zones, cameras=cameras, fleet=fleet,
                      trips=trips, passes=found, detected=detected, reads=reads, read_ids=read_ids,
                      cases=cases, skipped=dict(planted.skipped) if planted else {},
-                     counts=counts, timings=timings, fingerprint=fingerprint)
+                     counts=counts, timings=timings, fingerprint=fingerprint,
+                     registry=known, registry_errors=errors)
     logger.info("%s", sim.summary())
     return sim
 
@@ -322,7 +342,7 @@ def _sense_reads(config: SimulationConfig, cameras: Cameras, fleet: Fleet, trips
     vehicle = trips.vehicle[found.trip]
     rates = SensorRates(config.detection_rate, config.ocr_error_rate, config.duplicate_rate)
     detected, reads = sense(found, cameras, fleet.plate[vehicle], fleet.role[vehicle] == "planted",
-                            rates, rng)
+                            rates, rng, front_plate=fleet.kind[vehicle] != "motorbike")
     camera_ids = cameras.ids[found.camera[reads.pass_index]].astype(str)
     order = np.lexsort((reads.duplicate, reads.pass_index, camera_ids, reads.t))
     reads = Reads(*(getattr(reads, name)[order] for name in Reads.__dataclass_fields__))
@@ -447,7 +467,7 @@ def run_simulation(db: Path, truth_dir: Path | None = None, *,
     clock = time.perf_counter()
     report = IngestReport()
     with Store(db) as store:
-        _ensure_cameras(store, registry)
+        _ensure_cameras(store, sim.registry)
         _refuse_other_runs(store, sim)
         done = 0
         for batch in read_batches(sim):
@@ -479,7 +499,7 @@ def _refuse_other_runs(store: Store, sim: Simulation) -> None:
             f"period: {others}; use a new database (for the demo: make clean, then make run)")
 
 
-def _ensure_cameras(store: Store, registry: gpd.GeoDataFrame) -> None:
+def _ensure_cameras(store: Store, registry: pd.DataFrame) -> None:
     with store.reader() as con:
         stored = {str(r[0]) for r in con.execute("SELECT id FROM cameras").fetchall()}
     if not stored:

@@ -1,8 +1,13 @@
 """Plate-reading cameras as sensors: passes, detections, OCR errors, duplicates, clock skew.
 
 A *pass* is a vehicle traversing the directed edge (``edge_u``, ``edge_v``, ``edge_key``)
-that an LPR camera with status ``up`` watches, at the time it reaches the camera's point on
-the edge. Each pass is read with probability ``detection_rate``; a read's plate text is
+that a plate-reading camera with status ``up`` watches, at the time it reaches the camera's
+point on the edge; with ``both_directions`` also a vehicle on the reverse edge of a two-way
+road (oncoming: only its front plate can be read, and motorbikes carry none). Which cameras
+read plates is the registry's ``is_lpr``, or every camera with ``all_cameras_read``.
+:func:`registry_as_known` gives the registry as a centre may hold it: a share of reading
+cameras with the reverse direction, a share not marked ``is_lpr``. Each pass is read with
+probability ``detection_rate``; a read's plate text is
 wrong with probability ``ocr_error_rate`` (a confusion 0/O/D/Q, 1/I/7, 2/Z, 5/S, 6/G, 8/B,
 4/A, or a dropped or extra character: the result may no longer be a valid plate); a read is
 reported twice with probability ``duplicate_rate``. Reported times carry the camera's
@@ -22,7 +27,15 @@ import pandas as pd
 
 from tracing import settings
 from tracing.errors import SimulationError
-from tracing.simulate.roads import BoolArray, FloatArray, IntArray, Ragged, Roads, position_on_edge
+from tracing.roads import (
+    BoolArray,
+    FloatArray,
+    IntArray,
+    Ragged,
+    Roads,
+    position_on_edge,
+    reverse_edges,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,20 +57,26 @@ class Cameras:
     """Constant offset of the camera's clock (s); reported time = true time + skew."""
     lon: FloatArray
     lat: FloatArray
+    reverse: IntArray
+    """The reverse edge of the camera's road (-1: one-way)."""
+    both: BoolArray
+    """The camera also reads oncoming traffic (front plates) on the reverse edge."""
 
     def __len__(self) -> int:
         return len(self.ids)
 
 
 def lpr_cameras(registry: pd.DataFrame | gpd.GeoDataFrame, roads: Roads,
-                rng: np.random.Generator, *, skew_s: float) -> Cameras:
-    """The registry's LPR cameras with status ``up`` whose edge is in the graph."""
+                rng: np.random.Generator, *, skew_s: float, both_directions: bool = False,
+                all_read: bool = False) -> Cameras:
+    """The registry's LPR cameras (every camera with ``all_read``) with status ``up`` whose
+    edge is in the graph."""
     needed = {"id", "is_lpr", "status", "edge_u", "edge_v", "edge_key", "lon", "lat"}
     missing = sorted(needed - set(registry.columns))
     if missing:
         raise SimulationError(f"the camera registry lacks columns {missing}")
-    lpr = registry[registry["is_lpr"].astype(bool) & (registry["status"] == "up")
-                   & registry["edge_u"].notna()]
+    reading = registry["is_lpr"].astype(bool) | all_read
+    lpr = registry[reading & (registry["status"] == "up") & registry["edge_u"].notna()]
     lpr = lpr.sort_values("id", kind="stable")
     edges = roads.edge_index(lpr["edge_u"].to_numpy(np.int64), lpr["edge_v"].to_numpy(np.int64),
                              lpr["edge_key"].to_numpy(np.int64))
@@ -74,7 +93,35 @@ def lpr_cameras(registry: pd.DataFrame | gpd.GeoDataFrame, roads: Roads,
                          for e, x, y in zip(edges, lon, lat, strict=True)])
     skew = np.clip(rng.normal(0.0, skew_s, len(lpr)), -3 * skew_s, 3 * skew_s)
     return Cameras(ids=lpr["id"].astype(str).to_numpy(dtype=object), edge=edges,
-                   position=position, skew_s=np.round(skew, 3), lon=lon, lat=lat)
+                   position=position, skew_s=np.round(skew, 3), lon=lon, lat=lat,
+                   reverse=reverse_edges(roads, edges),
+                   both=np.full(len(edges), both_directions, bool))
+
+
+def registry_as_known(registry: pd.DataFrame | gpd.GeoDataFrame, roads: Roads,
+                      cameras: Cameras, rng: np.random.Generator, *,
+                      heading_error_rate: float, unmarked_rate: float
+                      ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """The registry with errors a centre's registry may have, and which cameras have them:
+    ``heading`` (snapped to the reverse edge of its road, heading turned round) and
+    ``unmarked`` (reads plates but is not marked ``is_lpr``)."""
+    known = registry.copy()
+    two_way = np.flatnonzero(cameras.reverse >= 0)
+    turned = rng.choice(two_way, min(round(heading_error_rate * len(cameras)), len(two_way)),
+                        replace=False)
+    unmarked = rng.choice(len(cameras), round(unmarked_rate * len(cameras)), replace=False)
+    ids = known["id"].astype(str).to_numpy()
+    reverse = dict(zip(cameras.ids[turned].astype(str), cameras.reverse[turned], strict=True))
+    rows = np.isin(ids, list(reverse))
+    edges = np.array([reverse[i] for i in ids[rows]], np.int64)
+    known.loc[rows, "edge_u"] = roads.node_ids[roads.edge_u[edges]]
+    known.loc[rows, "edge_v"] = roads.node_ids[roads.edge_v[edges]]
+    known.loc[rows, "edge_key"] = roads.edge_key[edges]
+    if "heading" in known:
+        known.loc[rows, "heading"] = (known.loc[rows, "heading"] + 180.0) % 360.0
+    known.loc[np.isin(ids, cameras.ids[unmarked].astype(str)), "is_lpr"] = False
+    return known, {"heading": sorted(str(cameras.ids[i]) for i in turned),
+                   "unmarked": sorted(str(cameras.ids[i]) for i in unmarked)}
 
 
 # --- passes --------------------------------------------------------------------------------
@@ -89,6 +136,8 @@ class Passes:
     t: FloatArray
     step: IntArray
     """Position of the camera's edge in the trip's edge sequence."""
+    oncoming: BoolArray
+    """The vehicle came towards the camera (only a front plate can be read)."""
 
     def __len__(self) -> int:
         return len(self.trip)
@@ -96,23 +145,29 @@ class Passes:
 
 def passes(cameras: Cameras, n_edges: int, edges: Ragged, offsets: Ragged,
            depart: FloatArray) -> Passes:
-    """Every pass of every trip at every camera, ordered by trip and time."""
-    per_edge = np.bincount(cameras.edge, minlength=n_edges)
-    by_edge = np.argsort(cameras.edge, kind="stable")
+    """Every pass of every trip at every camera site, ordered by trip and time."""
+    two = np.flatnonzero(cameras.both & (cameras.reverse >= 0))
+    site_camera = np.concatenate([np.arange(len(cameras)), two]).astype(np.int64)
+    site_edge = np.concatenate([cameras.edge, cameras.reverse[two]]).astype(np.int64)
+    site_position = np.concatenate([cameras.position, 1.0 - cameras.position[two]])
+    site_oncoming = np.arange(len(site_edge)) >= len(cameras)
+    per_edge = np.bincount(site_edge, minlength=n_edges)
+    by_edge = np.argsort(site_edge, kind="stable")
     first = np.concatenate(([0], np.cumsum(per_edge)))[:-1]
     flat = edges.values.astype(np.int64)
     hit = np.flatnonzero(per_edge[flat] > 0)
     count = per_edge[flat[hit]]
     hit_rep = np.repeat(hit, count)
     within = np.arange(len(hit_rep)) - np.repeat(np.cumsum(count) - count, count)
-    camera = by_edge[first[flat[hit_rep]] + within]
+    site = by_edge[first[flat[hit_rep]] + within]
     trip = edges.row_of_value[hit_rep]
     step = hit_rep - edges.offsets[trip]
     node = offsets.offsets[trip] + step
     t_in, t_out = offsets.values[node], offsets.values[node + 1]
-    t = depart[trip] + t_in + cameras.position[camera] * (t_out - t_in)
+    t = depart[trip] + t_in + site_position[site] * (t_out - t_in)
+    camera = site_camera[site]
     order = np.lexsort((camera, t, trip))
-    return Passes(trip[order], camera[order], t[order], step[order])
+    return Passes(trip[order], camera[order], t[order], step[order], site_oncoming[site][order])
 
 
 # --- reads -----------------------------------------------------------------------------------
@@ -166,15 +221,17 @@ class SensorRates:
 
 
 def sense(found: Passes, cameras: Cameras, plates: npt.NDArray[np.object_],
-          planted: BoolArray, rates: SensorRates, rng: np.random.Generator) -> tuple[
-              BoolArray, Reads]:
+          planted: BoolArray, rates: SensorRates, rng: np.random.Generator, *,
+          front_plate: BoolArray | None = None) -> tuple[BoolArray, Reads]:
     """Which passes are detected, and the reads they give.
 
-    ``plates`` and ``planted`` are per pass (the vehicle's canonical plate; whether the
-    vehicle is planted: always read, correctly and once).
+    ``plates``, ``planted`` and ``front_plate`` are per pass (the vehicle's canonical plate;
+    whether the vehicle is planted: always read, correctly and once; whether it carries a
+    front plate, which an oncoming pass needs).
     """
     n = len(found)
-    detected = (rng.random(n) < rates.detection) | planted
+    front = np.ones(n, bool) if front_plate is None else front_plate
+    detected = ((rng.random(n) < rates.detection) | planted) & (front | ~found.oncoming)
     seen = np.flatnonzero(detected)
     wrong = (rng.random(len(seen)) < rates.ocr_error) & ~planted[seen]
     raw = plates[seen].copy()

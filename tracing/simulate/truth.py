@@ -178,6 +178,7 @@ def passes_table(sim: Simulation, start_us: int) -> pa.Table:
         "ts": _times(start_us, found.t),
         "step": pa.array(found.step, pa.int32()),
         "detected": pa.array(sim.detected, pa.bool_()),
+        "oncoming": pa.array(found.oncoming, pa.bool_()),
     })
 
 
@@ -224,7 +225,9 @@ def manifest(sim: Simulation, *, ingest: IngestReport | None, cameras_path: Path
                      "edge": [int(roads.node_ids[roads.edge_u[e]]),
                               int(roads.node_ids[roads.edge_v[e]]), int(roads.edge_key[e])],
                      "position": round(float(cams.position[i]), 4),
-                     "skew_s": float(cams.skew_s[i])} for i, e in enumerate(cams.edge)]},
+                     "skew_s": float(cams.skew_s[i]), "both_directions": bool(cams.both[i])}
+                    for i, e in enumerate(cams.edge)],
+            "registry_errors": sim.registry_errors},
         "graph": {"nodes": roads.n_nodes, "edges": len(roads.edge_u)},
         "timings_s": sim.timings,
         "files": [VEHICLES, TRIPS, PASSES, READS, PLANTED],

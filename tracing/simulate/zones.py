@@ -19,7 +19,7 @@ import shapely
 
 from tracing import boundaries, settings
 from tracing.errors import SimulationError
-from tracing.simulate.roads import BoolArray, FloatArray, IntArray, Roads, position_on_edge
+from tracing.roads import BoolArray, FloatArray, IntArray, Roads, position_on_edge
 
 logger = logging.getLogger(__name__)
 

@@ -1,12 +1,18 @@
-"""The road graph as flat arrays (nodes and directed edges) for vectorised simulation.
+"""The compiled road network: the road graph as flat arrays, and cameras placed on them.
 
-Nodes get an index ``0..N-1`` in ascending OSM id; edges an index in ``(u, v, key)``
-order. Ragged per-trip sequences (nodes of a path, its edges) are :class:`Ragged`.
+One compilation serves the simulator, the coverage analysis and the route engine's path
+cache (:func:`roads_from_graph`, memoised per graph). Nodes get an index ``0..N-1`` in
+ascending OSM id; edges an index in ``(u, v, key)`` order. Ragged per-trip sequences (nodes
+of a path, its edges) are :class:`Ragged`. A camera sits at a point of its road: on the
+directed edge the registry snapped it to and, on a two-way road, on the reverse edge too
+(:class:`CameraSites`).
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +24,7 @@ from scipy.sparse import csr_matrix
 
 from tracing import settings
 from tracing.errors import SimulationError
+from tracing.vehicles import VehicleClass, class_speed_kph, edge_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +97,25 @@ class Roads:
     geometry: npt.NDArray[np.object_]
     pair_keys: IntArray
     """Sorted distinct ``u * N + v`` of the edges (node pairs joined by an edge)."""
+    speed_kph: FloatArray | None = None
+    """Free-flow speed of every edge (the graph's ``speed_kph``)."""
+    tags: dict[str, npt.NDArray[np.object_]] | None = None
+    """The OSM tags of the vehicle-class rules, per edge (see tracing.vehicles)."""
+
+    def class_travel_time(self, vehicle_class: VehicleClass) -> FloatArray:
+        """Free-flow travel time of every edge for ``vehicle_class`` (its speeds), infinite
+        where the class may not drive (motorbikes on expressways, ``motorroad=yes``, …)."""
+        if self.speed_kph is None or self.tags is None:
+            return self.travel_time
+        c = self.tags
+        allowed = edge_allowed(c["highway"], c["motorcycle"], c["motorroad"], c["hgv"],
+                               c["hgv:conditional"], vehicle_class,
+                               motor_vehicle=c["motor_vehicle"])
+        speed = class_speed_kph(self.speed_kph, self.highway.tolist(), vehicle_class)
+        known = np.isfinite(speed) & (speed > 0)
+        time = np.where(known, self.length / np.where(known, speed, 1.0) * 3.6,
+                        self.travel_time)
+        return np.where(allowed, np.maximum(time, MIN_EDGE_COST_S), np.inf)
 
     @property
     def n_nodes(self) -> int:
@@ -117,8 +143,22 @@ def _first(value: object) -> str:
     return "" if value is None else str(value)
 
 
+_COMPILED: weakref.WeakKeyDictionary[nx.MultiDiGraph, tuple[int, Roads]] = (
+    weakref.WeakKeyDictionary())
+
+
 def roads_from_graph(graph: nx.MultiDiGraph) -> Roads:
-    """Flat arrays of an osmnx-style graph (edges need ``travel_time`` and ``length``)."""
+    """Flat arrays of an osmnx-style graph (edges need ``travel_time`` and ``length``),
+    compiled once per graph object (again if its edge count changes)."""
+    found = _COMPILED.get(graph)
+    if found is not None and found[0] == graph.number_of_edges():
+        return found[1]
+    roads = _compile(graph)
+    _COMPILED[graph] = (graph.number_of_edges(), roads)
+    return roads
+
+
+def _compile(graph: nx.MultiDiGraph) -> Roads:
     if graph.number_of_edges() == 0:
         raise SimulationError("the road graph has no edges")
     node_ids = np.array(sorted(graph.nodes), dtype=np.int64)
@@ -145,7 +185,19 @@ def roads_from_graph(graph: nx.MultiDiGraph) -> Roads:
         name=np.array([_first(d.get("name")) or None for *_, d in rows], dtype=object),
         geometry=np.array([d.get("geometry") for *_, d in rows], dtype=object),
         pair_keys=np.unique(u.astype(np.int64) * n + v.astype(np.int64)),
+        speed_kph=np.array([float(d.get("speed_kph", np.nan)) for *_, d in rows]),
+        tags={tag: _column([d.get(tag) for *_, d in rows]) for tag in CLASS_TAGS},
     )
+
+
+CLASS_TAGS = ("highway", "motorcycle", "motor_vehicle", "motorroad", "hgv", "hgv:conditional")
+"""Edge tags the vehicle-class rules read."""
+
+
+def _column(values: list[Any]) -> npt.NDArray[np.object_]:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -189,3 +241,59 @@ def position_on_edge(roads: Roads, edge: int, lon: float, lat: float) -> float:
     if line is None or not isinstance(line, shapely.LineString) or line.length == 0:
         return 0.5
     return float(line.project(shapely.Point(lon, lat), normalized=True))
+
+
+def cheapest_pair_edges(roads: Roads, cost: FloatArray | None = None) -> IntArray:
+    """Per entry of ``roads.pair_keys``: the edge of least ``cost`` (default travel time)
+    joining that node pair."""
+    return cost_variant(roads, roads.travel_time if cost is None else cost).pair_edge
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CameraSites:
+    """Cameras placed on the compiled roads.
+
+    ``edge`` is the directed edge the registry snapped the camera to, ``position`` where
+    along it the camera stands (0 = start, 1 = end). ``reverse`` is the opposite edge of a
+    two-way road (-1 on a one-way road): a camera reading both directions (``both``) sees
+    the vehicles on it too, at position ``1 - position``.
+    """
+
+    ids: tuple[str, ...]
+    edge: IntArray
+    reverse: IntArray
+    position: FloatArray
+    both: BoolArray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def sites(self) -> tuple[IntArray, IntArray, FloatArray]:
+        """Every (camera, edge, position) where a camera reads traffic, as arrays."""
+        two = np.flatnonzero(self.both & (self.reverse >= 0))
+        camera = np.concatenate([np.arange(len(self.ids)), two]).astype(np.int64)
+        edge = np.concatenate([self.edge, self.reverse[two]]).astype(np.int64)
+        position = np.concatenate([self.position, 1.0 - self.position[two]])
+        return camera, edge, position
+
+
+def reverse_edges(roads: Roads, edges: IntArray) -> IntArray:
+    """The fastest edge from each edge's head back to its tail (-1 where the road is
+    one-way)."""
+    n = roads.n_nodes
+    pair = cheapest_pair_edges(roads)
+    keys = roads.edge_v[edges] * n + roads.edge_u[edges]
+    pos = np.minimum(np.searchsorted(roads.pair_keys, keys), len(roads.pair_keys) - 1)
+    found = (roads.pair_keys[pos] == keys) & (roads.edge_u[edges] != roads.edge_v[edges])
+    return np.where(found, pair[pos], -1).astype(np.int64)
+
+
+def camera_sites(roads: Roads, ids: Sequence[str], edges: IntArray, lon: FloatArray,
+                 lat: FloatArray, both: BoolArray) -> CameraSites:
+    """Sites of cameras snapped to ``edges`` (edge indices of ``roads``, all valid)."""
+    edges = np.asarray(edges, np.int64)
+    position = np.array([position_on_edge(roads, int(e), float(x), float(y))
+                         for e, x, y in zip(edges, lon, lat, strict=True)])
+    return CameraSites(ids=tuple(str(i) for i in ids), edge=edges,
+                       reverse=reverse_edges(roads, edges), position=position,
+                       both=np.asarray(both, bool))
