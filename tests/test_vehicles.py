@@ -384,3 +384,14 @@ def _dist(graph: nx.MultiDiGraph, a: int, b: int) -> float:
     ax, ay = graph.nodes[a]["x"], graph.nodes[a]["y"]
     bx, by = graph.nodes[b]["x"], graph.nodes[b]["y"]
     return float((ax - bx) ** 2 + (ay - by) ** 2)
+
+
+def test_tag_columns_of_merged_edges() -> None:
+    graph = nx.MultiDiGraph()
+    graph.add_edge(1, 2, highway="primary", motorcycle=["no", "yes"])
+    columns = vehicles.edge_tag_columns(graph)
+    assert columns["motorcycle"].shape == (1,)
+    assert columns["motorcycle"][0] == ["no", "yes"]
+    assert columns["motorroad"].tolist() == [None]
+    assert vehicles.allowed_edges(graph, "motorbike").tolist() == [False]
+    assert vehicles.allowed_edges(graph, "car").tolist() == [True]

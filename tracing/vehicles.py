@@ -399,12 +399,9 @@ def edge_tag_columns(graph: nx.MultiDiGraph) -> dict[str, npt.NDArray[np.object_
     """The class-rule tags of every edge, in ``graph.edges(keys=True)`` order (None where
     missing): the columns :func:`edge_allowed` reads."""
     rows = [d for *_, d in graph.edges(keys=True, data=True)]
-    columns = {}
-    for tag in _TAG_COLUMNS:
-        column = np.empty(len(rows), dtype=object)
-        column[:] = [d.get(tag) for d in rows]
-        columns[tag] = column
-    return columns
+    # fromiter, not an assignment from a list: a list of equal-length lists would broadcast
+    return {tag: np.fromiter((d.get(tag) for d in rows), dtype=object, count=len(rows))
+            for tag in _TAG_COLUMNS}
 
 
 def allowed_edges(
