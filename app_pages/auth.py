@@ -45,6 +45,15 @@ def current_user() -> User | None:
     return resumed.user
 
 
+def source() -> str | None:
+    """The browser's address, for login throttling (None: unknown or this machine)."""
+    try:
+        address = st.context.ip_address
+    except (AttributeError, RuntimeError):
+        return None
+    return str(address) if address else None
+
+
 def login(user: User) -> None:
     """Start a session for an authenticated user."""
     st.session_state[SESSION_KEY] = sessions.start_session(user)

@@ -26,7 +26,7 @@ def login_form() -> None:
     if not submitted:
         return
     try:
-        user = users.authenticate(resources.store(), name, password)
+        user = users.authenticate(resources.store(), name, password, source=auth.source())
     except TracingError as exc:
         st.error(f"Login refused: {exc}")
         return
@@ -49,7 +49,8 @@ def change_password_form(user: users.User, *, forced: bool) -> None:
         st.error("The two new passwords differ.")
         return
     try:
-        changed = users.change_password(resources.store(), user.name, old, new)
+        changed = users.change_password(resources.store(), user.name, old, new,
+                                        source=auth.source())
     except TracingError as exc:
         st.error(f"Password not changed: {exc}")
         return

@@ -56,7 +56,10 @@ def test_wrong_password_and_unknown_user_get_the_same_message(store: Store) -> N
         messages.append(str(info.value))
     assert messages[0] == messages[1] == "wrong user name or password"
     actions = audit.entries(store)["action"].tolist()
-    assert actions[:2] == ["login.failed", "login.failed"]
+    assert actions[:2] == ["login.failed", "users.add"]  # an unknown name: in the summary
+    users.write_login_summary(store)
+    summary = audit.entries(store).iloc[0]
+    assert summary["action"] == "login.failed.summary" and '"nobody": 1' in summary["params"]
 
 
 def test_lock_out_after_repeated_failures(store: Store) -> None:

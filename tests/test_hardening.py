@@ -5,6 +5,7 @@ formula injection and the smaller findings) and checks it is refused now."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,9 +13,12 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pytest
+from argon2 import PasswordHasher
 
 from tests.test_store_support import count, new_store
-from tracing.access import audit, retention
+from tracing import settings
+from tracing.access import audit, passwords, retention, users
+from tracing.errors import AccessError
 from tracing.search import search_plates
 from tracing.search.export import reads_csv
 from tracing.search.query import reads_of_plates
@@ -225,3 +229,116 @@ def test_removing_the_anchor_is_detected_and_a_torn_line_is_not(audited: Store) 
     assert not report.ok and "was removed or emptied" in str(report)
     path.write_text("5 5 not-a-hash\n")
     assert "line 1" in str(audit.verify(audited))
+
+
+# --- 3. logins and passwords ------------------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+WEAK = [" " * 10, "\u200b" * 10, "\u200b \u200b" * 6, "aaaaaaaaaa", "ababababab", "1234567890",
+        "12345678901", "password12", "Password2024!", "p@ssw0rd!!", "qwertyuiop"]
+
+
+class _CountingHasher:
+    """The tests' cheap hasher, counting verifications and checking that none runs while
+    the store's write lock is held."""
+
+    def __init__(self, inner: PasswordHasher, store: Store) -> None:
+        self.inner, self.store, self.verified = inner, store, 0
+
+    def _outside_a_writer(self) -> None:
+        assert not self.store._lease.write_mutex.locked(), "hashing inside a write transaction"
+
+    def hash(self, password: str) -> str:
+        self._outside_a_writer()
+        return self.inner.hash(password)
+
+    def verify(self, digest: str, password: str) -> bool:
+        self._outside_a_writer()
+        self.verified += 1
+        return self.inner.verify(digest, password)
+
+    def check_needs_rehash(self, digest: str) -> bool:
+        return self.inner.check_needs_rehash(digest)
+
+
+@pytest.fixture
+def accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
+        tuple[Store, _CountingHasher]]:
+    with Store(tmp_path / "users.duckdb") as store:
+        hasher = _CountingHasher(users._hasher, store)
+        monkeypatch.setattr(users, "_hasher", hasher)
+        users.add_user(store, "ann", "investigator", by="test", reason="setup",
+                       password=PASSWORD)
+        yield store, hasher
+
+
+def _refusal(store: Store, name: str, password: str, **kw: object) -> str:
+    with pytest.raises(AccessError) as info:
+        users.authenticate(store, name, password, **kw)  # type: ignore[arg-type]
+    return str(info.value)
+
+
+def test_a_login_flood_is_throttled_by_source_and_aggregated_in_the_audit_log(
+        accounts: tuple[Store, _CountingHasher]) -> None:
+    store, hasher = accounts
+    now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    before = len(audit.entries(store))
+    messages = [_refusal(store, f"intruder{i}", "guess guess guess", source="10.0.0.9",
+                         now=now + timedelta(milliseconds=i)) for i in range(300)]
+    assert hasher.verified == settings.LOGIN_SOURCE_MAX_FAILURES  # then refused unchecked
+    assert set(messages[:settings.LOGIN_SOURCE_MAX_FAILURES]) == {"wrong user name or password"}
+    assert all("locked until" in m for m in messages[settings.LOGIN_SOURCE_MAX_FAILURES:])
+    assert len(audit.entries(store)) == before  # not one row per failed attempt
+    # another source is not held up, and the next attempt after the period writes one summary
+    later = now + timedelta(seconds=settings.LOGIN_AUDIT_EVERY_S + 1)
+    assert users.authenticate(store, "ann", PASSWORD, source="10.0.0.1", now=later).name == "ann"
+    log = audit.entries(store)
+    assert log["action"].tolist()[:2] == ["login", "login.failed.summary"]
+    summary = json.loads(log.iloc[1]["params"])
+    assert summary["unknown_name_failures"] == settings.LOGIN_SOURCE_MAX_FAILURES
+    assert summary["refused_unchecked"] == 300 - settings.LOGIN_SOURCE_MAX_FAILURES
+    assert summary["sources"] == {"10.0.0.9": 300}
+    assert audit.verify(store).ok
+
+
+def test_the_lockout_message_does_not_tell_whether_the_account_exists(
+        accounts: tuple[Store, _CountingHasher]) -> None:
+    store, _ = accounts
+    now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    for name in ("ann", "nobody"):
+        for i in range(settings.LOGIN_MAX_FAILURES):
+            assert _refusal(store, name, "wrong wrong wrong", source=f"s-{name}-{i}",
+                            now=now) == "wrong user name or password"
+    first, second = (_refusal(store, name, PASSWORD, source="elsewhere",
+                              now=now + timedelta(minutes=1)) for name in ("ann", "nobody"))
+    assert first == second and "locked until" in first
+    assert "ann" not in first and "nobody" not in second
+    later = now + timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES + 1)
+    assert users.authenticate(store, "ann", PASSWORD, now=later).name == "ann"
+
+
+@pytest.mark.parametrize("weak", WEAK)
+def test_weak_passwords_are_refused_on_every_way_of_setting_one(
+        accounts: tuple[Store, _CountingHasher], weak: str) -> None:
+    store, _ = accounts
+    with pytest.raises(AccessError, match="password"):
+        users.add_user(store, "bob", "analyst", by="admin", reason="setup", password=weak)
+    secret = users.reset_password(store, "ann", by="admin", reason="ticket 7")
+    assert passwords.check_password(secret, "ann") == secret  # one-time passwords pass it
+    with pytest.raises(AccessError, match="password"):  # the first login's forced change
+        users.change_password(store, "ann", secret, weak)
+    assert users.authenticate(store, "ann", secret).must_change
+    assert passwords.check_password("correct horse battery staple", "ann")
+
+
+def test_cli_and_first_run_passwords_pass_the_policy(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from tracing.__main__ import main
+
+    db = tmp_path / "cli.duckdb"
+    assert main(["users", "add", "carol", "--role", "analyst", "--db", str(db)]) == 0
+    secret = capsys.readouterr().out.rsplit(" ", 1)[1].strip()
+    assert passwords.check_password(secret, "carol") == secret
+    with Store(tmp_path / "first.duckdb") as store:
+        first = users.bootstrap_admin(store)
+        assert first is not None and passwords.check_password(first, "admin") == first

@@ -479,6 +479,21 @@ AUDIT_ANCHOR_DIR: Final = (Path(os.environ["TRACING_AUDIT_ANCHOR_DIR"])
                            if os.environ.get("TRACING_AUDIT_ANCHOR_DIR") else None)
 """Folder of the audit log's append-only anchor files (``<db name>.audit-anchor``); None:
 beside the database. Point it at another volume or an append-only (``chattr +a``) folder."""
+PASSWORD_MIN_DISTINCT: Final = 5
+"""A password needs at least this many different visible characters (no repeated one)."""
+COMMON_PASSWORDS_FILE: Final = DATA_DIR / "security" / "common_passwords.txt"
+"""Committed list of common passwords the policy refuses (tracing.access.passwords)."""
+LOGIN_SOURCE_MAX_FAILURES: Final = 20
+"""Failed logins from one source (browser address) within LOGIN_LOCKOUT_MINUTES after which
+every login from it is refused, unchecked, until the window has passed."""
+LOGIN_AUDIT_EVERY_S: Final = 300.0
+"""Failed logins of unknown names and refused (throttled) attempts are written to the audit
+log as one aggregated entry per this many seconds (s), not one entry each."""
+LOGIN_HASH_SLOTS: Final = 1
+"""Password hashes verified at once per process (the rest wait): a login flood uses at
+most this many cores and never holds a store transaction."""
+LOGIN_THROTTLE_KEYS: Final = 10_000
+"""Most names and sources whose failures are remembered in memory (oldest forgotten)."""
 
 # --- Vehicle classes on roads (tracing.vehicles, issue 14) -----------------------------------
 VEHICLE_SPEED_FACTORS: Final[dict[str, dict[str, float]]] = {
@@ -507,18 +522,3 @@ EXPRESSWAY_MAX_SPEED_KPH: Final = 120.0
 """Legal maximum on expressways (highway=motorway/motorway_link; Circular 38/2024/TT-BGTVT,
 Art. 9; signed limits, already in the edge's maxspeed, are often lower). Motorbikes are
 not allowed there at all (tracing.vehicles)."""
-PASSWORD_MIN_DISTINCT: Final = 5
-"""A password needs at least this many different visible characters (no repeated one)."""
-COMMON_PASSWORDS_FILE: Final = DATA_DIR / "security" / "common_passwords.txt"
-"""Committed list of common passwords the policy refuses (tracing.access.passwords)."""
-LOGIN_SOURCE_MAX_FAILURES: Final = 20
-"""Failed logins from one source (browser address) within LOGIN_LOCKOUT_MINUTES after which
-every login from it is refused, unchecked, until the window has passed."""
-LOGIN_AUDIT_EVERY_S: Final = 300.0
-"""Failed logins of unknown names and refused (throttled) attempts are written to the audit
-log as one aggregated entry per this many seconds (s), not one entry each."""
-LOGIN_HASH_SLOTS: Final = 1
-"""Password hashes verified at once per process (the rest wait): a login flood uses at
-most this many cores and never holds a store transaction."""
-LOGIN_THROTTLE_KEYS: Final = 10_000
-"""Most names and sources whose failures are remembered in memory (oldest forgotten)."""

@@ -3,7 +3,10 @@ passwords that must be changed at the first login, and the first administrator.
 
 No password is ever shipped or logged: new accounts and resets get a random one-time
 password that the caller shows once (the CLI prints it; the first administrator's goes to
-the server console). Every change is written to the audit log.
+the server console). Every password set goes through the policy
+(:func:`tracing.access.passwords.check_password`). Every change is written to the audit
+log. Passwords are hashed and verified outside any store transaction (argon2 takes tens of
+milliseconds and a lot of memory); login throttling is :mod:`tracing.access.logins`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
-from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
@@ -21,7 +23,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from tracing import settings
-from tracing.access import audit
+from tracing.access import audit, logins
+from tracing.access.passwords import check_password
 from tracing.access.roles import Role, check_role
 from tracing.errors import AccessError
 from tracing.store import Store
@@ -30,7 +33,10 @@ NAME_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9._-]{1,31}")
 """User names: 2–32 lower-case letters, digits, dot, dash, underscore."""
 FIRST_ADMIN: Final = "admin"
 SYSTEM: Final = "system:first-run"
-
+__all__ = ["FIRST_ADMIN", "User", "add_user", "authenticate", "bootstrap_admin",
+           "change_password", "check_name", "check_password", "get_user", "list_users",
+           "make_hasher", "one_time_password", "reset_password", "set_disabled", "set_role",
+           "write_login_summary"]
 
 
 def make_hasher() -> PasswordHasher:
@@ -48,8 +54,19 @@ password (no user enumeration by timing); made on first use."""
 def _dummy_hash() -> str:
     global _DUMMY_HASH
     if _DUMMY_HASH is None:
-        _DUMMY_HASH = _hasher.hash("not a password of anyone")
+        _DUMMY_HASH = _hash("not a password of anyone")
     return _DUMMY_HASH
+
+
+def _hash(password: str) -> str:
+    """The argon2id hash of a password (never inside a store transaction)."""
+    with logins.HASH_SLOTS:
+        return _hasher.hash(password)
+
+
+def _new_hash(password: str, name: str) -> str:
+    """The hash of a password the policy accepts (AccessError saying why not)."""
+    return _hash(check_password(password, name))
 
 
 @dataclass(frozen=True)
@@ -73,22 +90,14 @@ def check_name(name: str) -> str:
     return text
 
 
-def check_password(password: str, name: str) -> str:
-    """The password if acceptable; AccessError saying why not (never echoing it)."""
-    if len(password) < settings.PASSWORD_MIN_LENGTH:
-        raise AccessError(f"the password must have at least {settings.PASSWORD_MIN_LENGTH} "
-                          "characters")
-    if len(password) > settings.PASSWORD_MAX_LENGTH:
-        raise AccessError(f"the password must have at most {settings.PASSWORD_MAX_LENGTH} "
-                          "characters")
-    if name.lower() in password.lower():
-        raise AccessError("the password must not contain the user name")
-    return password
-
-
-def one_time_password() -> str:
-    """A random password of 16 URL-safe characters (96 bits)."""
-    return secrets.token_urlsafe(12)
+def one_time_password(name: str) -> str:
+    """A random password of 16 URL-safe characters (96 bits) the policy accepts."""
+    while True:
+        secret = secrets.token_urlsafe(12)
+        try:
+            return check_password(secret, name)
+        except AccessError:  # e.g. it happens to contain the name: draw again
+            continue
 
 
 def _now(now: datetime | None) -> datetime:
@@ -121,12 +130,13 @@ def add_user(store: Store, name: str, role: str, *, by: str, reason: str,
     """Create an account; return its password: the one given (the user need not change it)
     or a new one-time password (changed at the first login)."""
     name, role = check_name(name), check_role(role)
-    secret = one_time_password() if password is None else check_password(password, name)
+    secret = one_time_password(name) if password is None else password
+    digest = _new_hash(secret, name)
     with store.writer() as con:
         if con.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchone():
             raise AccessError(f"user {name!r} exists already")
         con.execute("INSERT INTO users (name, role, password_hash, must_change) "
-                    "VALUES (?, ?, ?, ?)", [name, role, _hasher.hash(secret), password is None])
+                    "VALUES (?, ?, ?, ?)", [name, role, digest, password is None])
         audit.record_in(con, who=by, action="users.add", params={"user": name, "role": role},
                         reason=reason)
     return secret
@@ -135,13 +145,18 @@ def add_user(store: Store, name: str, role: str, *, by: str, reason: str,
 def bootstrap_admin(store: Store) -> str | None:
     """On a store without any account, create ``admin`` with a one-time password and
     return it (the caller prints it once); None when accounts exist."""
-    secret = one_time_password()
+    with store.reader() as con:
+        row = con.execute("SELECT count(*) FROM users").fetchone()
+    if row and row[0]:
+        return None
+    secret = one_time_password(FIRST_ADMIN)
+    digest = _new_hash(secret, FIRST_ADMIN)
     with store.writer() as con:
         row = con.execute("SELECT count(*) FROM users").fetchone()
         if row and row[0]:
             return None
         con.execute("INSERT INTO users (name, role, password_hash, must_change) "
-                    "VALUES (?, 'admin', ?, true)", [FIRST_ADMIN, _hasher.hash(secret)])
+                    "VALUES (?, 'admin', ?, true)", [FIRST_ADMIN, digest])
         audit.record_in(con, who=SYSTEM, action="users.add",
                         params={"user": FIRST_ADMIN, "role": "admin"},
                         reason="first run: no account existed")
@@ -157,12 +172,13 @@ def _existing(con: duckdb.DuckDBPyConnection, name: str) -> tuple[object, ...]:
 
 def reset_password(store: Store, name: str, *, by: str, reason: str) -> str:
     """Give ``name`` a new one-time password (returned), unlock it, end its sessions."""
-    name, secret = check_name(name), one_time_password()
+    name = check_name(name)
+    secret = one_time_password(name)
+    digest = _new_hash(secret, name)
     with store.writer() as con:
         _existing(con, name)
         con.execute("UPDATE users SET password_hash = ?, must_change = true, failed_logins = 0, "
-                    "locked_until = NULL, epoch = epoch + 1 WHERE name = ?",
-                    [_hasher.hash(secret), name])
+                    "locked_until = NULL, epoch = epoch + 1 WHERE name = ?", [digest, name])
         audit.record_in(con, who=by, action="users.reset_password", params={"user": name},
                         reason=reason)
     return secret
@@ -200,65 +216,84 @@ def _keep_an_admin(con: duckdb.DuckDBPyConnection, name: str) -> None:
         raise AccessError(f"{name!r} is the last active administrator")
 
 
-def authenticate(store: Store, name: str, password: str, *,
+def authenticate(store: Store, name: str, password: str, *, source: str | None = None,
                  now: datetime | None = None) -> User:
     """The account when the password is right; AccessError otherwise.
 
-    Failures are counted; after :data:`settings.LOGIN_MAX_FAILURES` in a row the account is
-    locked for :data:`settings.LOGIN_LOCKOUT_MINUTES`. A wrong name and a wrong password
-    get the same message. Every attempt is written to the audit log.
+    ``source``: where the attempt comes from (the browser's address; None: this machine).
+    A wrong name and a wrong password get the same message; so do a locked account, a
+    locked unknown name and a locked source (:mod:`tracing.access.logins`). After
+    :data:`settings.LOGIN_MAX_FAILURES` failures in a row an account is locked for
+    :data:`settings.LOGIN_LOCKOUT_MINUTES`. The hash is verified outside any transaction;
+    logins and failures of real accounts are written to the audit log each, the rest as a
+    periodic summary.
     """
     when = _now(now)
-    key = name.strip().lower()[:64]
-    with store.writer() as con:
+    key, origin = name.strip().lower()[:64], (source or "local")[:64]
+    throttle = logins.throttle_for(store.path)
+    _write_summary(store, throttle, when)
+    with store.reader() as con:
         row = con.execute(_SELECT, [key]).fetchone()
-        user, refusal = _check_login(con, row, password, when)
-        audit.record_in(con, who=key or "?", action="login" if refusal is None else
-                        "login.failed", params={} if refusal is None else {"why": refusal},
-                        reason="sign-in")
-    if user is None:
-        raise AccessError(refusal or "wrong user name or password")
-    return user
-
-
-def _check_login(con: duckdb.DuckDBPyConnection, row: tuple[object, ...] | None, password: str,
-                 when: datetime) -> tuple[User | None, str | None]:
-    """(user, None) on success; (None, message) on failure, counting it."""
+    until = throttle.refused_until(key, origin, when, known=row is not None)
+    if row is not None and row[7] is not None and int(str(row[7])) > _micros(when):
+        until = max(until or when, datetime.fromtimestamp(int(str(row[7])) / 1e6, UTC))
+    if until is not None:
+        throttle.refused(key, origin, when)
+        raise AccessError(logins.locked_message(until))
     if row is None or len(password) > settings.PASSWORD_MAX_LENGTH:
         _matches(_dummy_hash(), password)
-        return None, "wrong user name or password"
-    name, role, must_change, disabled, epoch, digest, failures, locked_us = row
-    if locked_us is not None and int(str(locked_us)) > _micros(when):
-        until = datetime.fromtimestamp(int(str(locked_us)) / 1e6, UTC)
-        local = until.astimezone(ZoneInfo(settings.LOCAL_TZ)).strftime("%H:%M")
-        return None, (f"account {name!r} is locked until {local} after "
-                      f"{settings.LOGIN_MAX_FAILURES} failed logins; an administrator can "
-                      "reset it")
-    if disabled or not _matches(str(digest), password):
-        count = int(str(failures)) + 1
-        lock = when + timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-        locked = count >= settings.LOGIN_MAX_FAILURES
-        con.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE name = ?",
-                    [0 if locked else count, lock if locked else None, name])
-        return None, "wrong user name or password"
-    if _hasher.check_needs_rehash(str(digest)):
-        con.execute("UPDATE users SET password_hash = ? WHERE name = ?",
-                    [_hasher.hash(password), name])
-    con.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = ?", [name])
-    return User(str(name), check_role(str(role)), bool(must_change), False,
-                int(str(epoch))), None
+        throttle.failed(key, origin, when, known=False)
+        raise AccessError(logins.WRONG)
+    name, role, must_change, disabled, epoch, digest = row[:6]
+    right = not disabled and _matches(str(digest), password)
+    rehashed = _hash(password) if right and _hasher.check_needs_rehash(str(digest)) else None
+    with store.writer() as con:
+        if right:
+            con.execute("UPDATE users SET failed_logins = 0, locked_until = NULL, "
+                        "password_hash = coalesce(?, password_hash) WHERE name = ?",
+                        [rehashed, name])
+        else:
+            lock = when + timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+            con.execute("UPDATE users SET failed_logins = CASE WHEN failed_logins + 1 >= ? "
+                        "THEN 0 ELSE failed_logins + 1 END, locked_until = CASE WHEN "
+                        "failed_logins + 1 >= ? THEN ? ELSE locked_until END WHERE name = ?",
+                        [settings.LOGIN_MAX_FAILURES, settings.LOGIN_MAX_FAILURES, lock, name])
+        audit.record_in(con, who=key, action="login" if right else "login.failed",
+                        params={"source": origin} if right else
+                        {"source": origin, "why": "disabled" if disabled else "wrong password"},
+                        reason="sign-in")
+    if not right:
+        throttle.failed(key, origin, when, known=True)
+        raise AccessError(logins.WRONG)
+    throttle.succeeded(key)
+    return User(str(name), check_role(str(role)), bool(must_change), False, int(str(epoch)))
 
 
-def change_password(store: Store, name: str, old: str, new: str) -> User:
+def _write_summary(store: Store, throttle: logins.Throttle, when: datetime, *,
+                   force: bool = False) -> None:
+    """Write the pending summary of unknown-name failures and refused attempts when due."""
+    params = throttle.summary_due(when, force=force)
+    if params is not None:
+        audit.record(store, who=logins.SUMMARY_WHO, action=logins.SUMMARY_ACTION,
+                     params=params, reason="failed logins, aggregated")
+
+
+def write_login_summary(store: Store, *, now: datetime | None = None) -> None:
+    """Write the pending summary of failed logins now (e.g. before stopping a server)."""
+    _write_summary(store, logins.throttle_for(store.path), _now(now), force=True)
+
+
+def change_password(store: Store, name: str, old: str, new: str, *,
+                    source: str | None = None) -> User:
     """Replace a password after checking the old one (AccessError when wrong, when the new
     one is weak or equal to the old); clears the one-time flag and ends other sessions."""
-    user = authenticate(store, name, old)
-    check_password(new, user.name)
+    user = authenticate(store, name, old, source=source)
     if new == old:
         raise AccessError("the new password must differ from the old one")
+    digest = _new_hash(new, user.name)
     with store.writer() as con:
         con.execute("UPDATE users SET password_hash = ?, must_change = false, epoch = epoch + 1 "
-                    "WHERE name = ?", [_hasher.hash(new), user.name])
+                    "WHERE name = ?", [digest, user.name])
         audit.record_in(con, who=user.name, action="users.change_password", params={},
                         reason="password change")
     return User(user.name, user.role, False, False, user.epoch + 1)
@@ -266,7 +301,8 @@ def change_password(store: Store, name: str, old: str, new: str) -> User:
 
 def _matches(digest: str, password: str) -> bool:
     try:
-        return _hasher.verify(digest, password)
+        with logins.HASH_SLOTS:
+            return _hasher.verify(digest, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
