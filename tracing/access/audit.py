@@ -35,6 +35,7 @@ import pandas as pd
 from tracing import settings
 from tracing.errors import AuditError, PlateError
 from tracing.plates import compact_plate, normalize_plate
+from tracing.safecsv import frame_csv
 from tracing.store import Store
 from tracing.store.store import after_commit, time_range
 
@@ -349,9 +350,9 @@ def _plate_needles(plate: str) -> list[str]:
 
 
 def entries_csv(frame: pd.DataFrame) -> str:
-    """CSV of :func:`entries` (times with their offset)."""
+    """CSV of :func:`entries` (times with their offset; formula-like text made inert)."""
     out = frame.assign(logged_at=frame["logged_at"].map(lambda t: t.isoformat()))
-    return out.to_csv(index=False)
+    return frame_csv(out)
 
 
 def known_values(store: Store) -> tuple[list[str], list[str]]:

@@ -20,7 +20,7 @@ from typing import Final
 import duckdb
 import pandas as pd
 
-from tracing import settings
+from tracing import safecsv, settings
 from tracing.alerts.common import (
     aware,
     check_who,
@@ -331,9 +331,10 @@ def import_watch_csv(store: Store, text: str, *, who: str,
 
 
 def export_watch_csv(store: Store, *, include_expired: bool = False) -> str:
-    """The watchlist as CSV (importable again: the extra id/created_* columns are ignored)."""
+    """The watchlist as CSV (importable again: the extra id/created_* columns are ignored;
+    formula-like text made inert, :mod:`tracing.safecsv`)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = safecsv.writer(out, lineterminator="\n")
     writer.writerow([*CSV_COLUMNS, "id", "created_by", "created_at"])
     for e in list_watches(store, include_expired=include_expired):
         writer.writerow([e.pattern, e.match_kind, e.reason, e.priority,

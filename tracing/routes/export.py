@@ -8,7 +8,6 @@ order), ``flags`` (list), plus ``trip``, ``length_m``, ``free_flow_s``, ``missed
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import shapely
 
-from tracing import settings
+from tracing import safecsv, settings
 from tracing.routes.model import CandidatePath, Route, RouteLeg
 
 CSV_COLUMNS = ("trip", "leg", "rank", "probability", "from_camera", "to_camera", "depart",
@@ -66,7 +65,7 @@ def route_geojson(route: Route) -> str:
 def route_csv(route: Route) -> str:
     """One row per candidate path per leg (CSV_COLUMNS; times in Asia/Ho_Chi_Minh)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = safecsv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for leg, path in _rows(route):
         writer.writerow([leg.trip, leg.index, path.rank, f"{path.probability:.4f}",

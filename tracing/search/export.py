@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from tracing import settings
+from tracing.safecsv import frame_csv
 
 __all__ = ["local_times", "reads_csv", "reads_geojson"]
 
@@ -25,8 +26,9 @@ def _rows(reads: pd.DataFrame) -> pd.DataFrame:
 
 
 def reads_csv(reads: pd.DataFrame) -> str:
-    """Reads as CSV text, times in ISO 8601 with the local offset."""
-    return _rows(reads).to_csv(index=False)
+    """Reads as CSV text, times in ISO 8601 with the local offset (text cells that a
+    spreadsheet would run as a formula made inert: :mod:`tracing.safecsv`)."""
+    return frame_csv(_rows(reads))
 
 
 def _value(value: Any) -> Any:
