@@ -17,6 +17,7 @@ import streamlit as st
 from tracing import boundaries, maps, network, settings
 from tracing.routes import PathCache, load_path_cache
 from tracing.store import Store
+from tracing.vehicles import VehicleClass
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +67,15 @@ ROUTING_COLUMNS = ("id", "edge_u", "edge_v", "edge_key", "lon", "lat", "is_lpr",
 """Registry columns the route engine reads (a change makes a new cache view)."""
 
 
-def path_cache(cameras: gpd.GeoDataFrame) -> PathCache:
-    """The camera-pair path cache of the road graph and this registry (one per registry)."""
+def path_cache(cameras: gpd.GeoDataFrame, vehicle_class: VehicleClass = "car") -> PathCache:
+    """The camera path cache of the road graph for a vehicle class, with this registry's
+    cameras (pairs searched when first needed, ~5 ms each, and kept in memory)."""
     columns = [c for c in ROUTING_COLUMNS if c in cameras.columns]
     text = pd.DataFrame(cameras[columns]).to_csv(index=False)
-    return _path_cache(hashlib.sha256(text.encode()).hexdigest(), cameras)
+    return _path_cache(hashlib.sha256(text.encode()).hexdigest(), vehicle_class, cameras)
 
 
-@st.cache_resource(show_spinner="Preparing camera-to-camera paths…", max_entries=4)
-def _path_cache(key: str, _cameras: gpd.GeoDataFrame) -> PathCache:
-    return load_path_cache(road_graph(), _cameras)
+@st.cache_resource(show_spinner="Preparing camera-to-camera paths…", max_entries=8)
+def _path_cache(key: str, vehicle_class: VehicleClass, _cameras: gpd.GeoDataFrame
+                ) -> PathCache:
+    return load_path_cache(road_graph(), _cameras, pairs=False, vehicle_class=vehicle_class)

@@ -29,6 +29,8 @@ from tracing.routes import (
     route_kml,
     sightings_from_table,
 )
+from tracing.routes.evidence import activity_window, store_activity
+from tracing.vehicles import class_of_plate
 
 LOCAL = ZoneInfo(settings.LOCAL_TZ)
 BEST_COLOUR = "#c0392b"
@@ -56,9 +58,12 @@ def trace(plate: str, day: date | None, k: int, cameras: gpd.GeoDataFrame
         when = f" on {day.isoformat()}" if day else ""
         st.warning(f"No reads of {normalize_plate(plate)}{when}.")
         return None
-    cache = resources.path_cache(cameras)
+    vehicle = class_of_plate(plate)
+    cache = resources.path_cache(cameras, vehicle)
+    activity = store_activity(resources.store(), *activity_window(s.ts for s in sightings))
     route = reconstruct_route(resources.road_graph(), sightings, cache=cache, k=k,
-                              plate=normalize_plate(plate))
+                              plate=normalize_plate(plate), activity=activity,
+                              front_plate=vehicle != "motorbike")
     return route, [str(r) for r in table.column("read_id").to_pylist()]
 
 
@@ -167,7 +172,10 @@ def choose_trip(route: Route) -> int:
     def label(t: int) -> str:
         idx = [i for i, x in enumerate(route.trip_of_sighting) if x == t]
         first, last = route.sightings[idx[0]].ts, route.sightings[idx[-1]].ts
-        return f"Trip {t + 1}: {local(first)} → {local(last)[11:]} ({len(idx)} sightings)"
+        vehicle = (f"vehicle {route.track_of_sighting[idx[0]] + 1} · " if route.tracks > 1
+                   else "")
+        return (f"{vehicle}Trip {t + 1}: {local(first)} → {local(last)[11:]} "
+                f"({len(idx)} sightings)")
 
     return int(st.selectbox("Trip", trips, format_func=label))
 

@@ -1,23 +1,33 @@
-"""Benchmark of route reconstruction on simulated days with known truth.
+"""Benchmark of route reconstruction on simulated days with known truth, regime by regime.
 
 Run from the repository root: ``python bench/route.py`` (evaluation, seed 2) or
 ``python bench/route.py --fit`` (fits the scoring constants on seed 1 and prints them;
 settings.ROUTE_* hold the values it printed, so evaluation never sees the fitting data).
 
-Two regimes: ``default`` (all plate-reading cameras, detection 0.9) and ``sparse`` (every
-other one, detection 0.8). The reconstruction sees what a plate lookup returns: the reads
-whose text is the vehicle's plate (misreads are lost), times with camera clock skew. Every
-leg between two reads of the same true trip is compared with the true node sequence between
-the two cameras' edges, beside the naive baseline (networkx fastest path, same legs, same run).
-Speed: ``cache_build_s`` (all plate-reading cameras, candidates of every pair included),
-``ms_per_plate`` (20 sightings at random cameras, pair memo cleared), ``speedup_vs_naive``
-(networkx shortest path per leg vs a candidate lookup in the cache, same legs) and
-``speedup_vs_naive_full`` (vs the whole reconstruction per leg: scoring, times, geometry).
-Beside the accuracy keys: ``oracle_f1_top3`` and ``oracle_error_reduction`` (the best of the
-3 reported candidates, chosen knowing the truth: the ceiling of any rule that picks among
-them) and ``naive_error_share_detour`` (share of the naive path's error on legs of trips that
-detour or stop on the way). bench/route_bound.py estimates what any rule could reach.
-The last line reads ``RESULT route ...``.
+Regimes (each simulates its own day; motorbikes keep off expressways in all of them):
+``default`` (plate-reading cameras read the direction they are snapped to, detection 0.9),
+``both_directions`` (cameras also read oncoming traffic: front plates, so no motorbikes),
+``registry_errors`` (both directions; every registry camera reads plates while the engine
+gets a registry where the 27 road-class guesses stay unmarked and another 10% of the readers
+are unmarked, and 15% of the readers point the wrong way) and ``sparse`` (every other
+plate-reading camera, detection 0.8). The reconstruction sees what a plate lookup returns:
+the reads whose text is the vehicle's plate (misreads are lost), times with camera clock
+skew, the registry as the centre knows it, camera health from all reads of the day, and the
+vehicle class from the plate. Every leg between two reads of the same true trip is compared
+with the true node sequence between the two cameras' edges, beside the naive baseline (the
+networkx fastest path between the two cameras' points over either direction of their roads,
+same legs, same run).
+
+Keys per regime: ``f1_top1``, ``naive_f1_top1``, ``error_reduction`` (of the naive error),
+``top3_hit``, ``calibration_error``, ``false_impossible`` (legs of single vehicles flagged
+impossible travel), ``false_splits`` (single-vehicle plates split into tracks),
+``failed_plates`` (plates with ≥ 2 reads that trace refused). Clones: pairs of simulated
+vehicles whose merged reads no single vehicle can explain; ``clone_split_accuracy`` is the
+share split exactly into the two vehicles' reads. Speed: ``cache_build_s`` (every registry
+camera, candidates of every pair included), ``add_camera_s`` (one more camera into a stored
+cache), ``ms_per_plate`` (20 sightings at random cameras, pair memo cleared),
+``speedup_vs_naive`` (networkx shortest path per leg vs a candidate lookup). The last line
+reads ``RESULT route ...``.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,17 +48,42 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tracing import boundaries, cameras, network, settings
-from tracing.routes import ScoringModel, Sighting, build_path_cache, reconstruct_route
-from tracing.routes.candidates import pair_paths
+from tracing.routes import Route, ScoringModel, Sighting, load_path_cache, reconstruct_route
+from tracing.routes.candidates import pair_paths, passed_cameras
+from tracing.routes.evidence import CameraActivity
 from tracing.routes.pathcache import PathCache
 from tracing.simulate import SimulationConfig, simulate
 from tracing.simulate.truth import passes_table, reads_table, trips_table
+from tracing.travel import impossible
+from tracing.vehicles import class_of_plate
 
 OCR_ERROR = settings.SIM_OCR_ERROR_RATE
 BUCKETS = ((0, 1000, "lt1km"), (1000, 3000, "1to3km"), (3000, 6000, "3to6km"),
            (6000, 1e12, "gt6km"))
-REGIMES = {"default": (1.0, 0.9, 4000), "sparse": (0.5, 0.8, 12000)}
-"""Regime → (share of LPR cameras kept, detection rate, simulated trips)."""
+CLONE_CASES = 40
+
+
+@dataclass(frozen=True)
+class Regime:
+    """What the simulated world does that the registry may not say."""
+
+    share: float = 1.0
+    """Share of the registry's plate-reading cameras kept (the others read nothing)."""
+    detection: float = 0.9
+    trips: int = 4000
+    both_directions: bool = False
+    all_cameras_read: bool = False
+    heading_error_rate: float = 0.0
+    unmarked_rate: float = 0.0
+
+
+REGIMES = {
+    "default": Regime(),
+    "both_directions": Regime(both_directions=True),
+    "registry_errors": Regime(both_directions=True, all_cameras_read=True,
+                              heading_error_rate=0.15, unmarked_rate=0.1),
+    "sparse": Regime(share=0.5, detection=0.8, trips=12000),
+}
 
 
 @dataclass
@@ -79,16 +115,31 @@ def registry_for(share: float) -> pd.DataFrame:
     return reg
 
 
-def run_sim(graph: nx.MultiDiGraph, registry: pd.DataFrame, *, seed: int, detection: float,
-            trips: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Trips, passes and reads of one simulated day."""
-    config = SimulationConfig.for_hours(hours=24.0, trips=trips, seed=seed,
-                                        detection_rate=detection, planted=False)
-    sim = simulate(graph, registry, wards=boundaries.load_wards(),
+@dataclass
+class SimDay:
+    """One simulated day: truth tables and the registry as the centre knows it."""
+
+    trips: pd.DataFrame
+    passes: pd.DataFrame
+    reads: pd.DataFrame
+    vehicles: pd.DataFrame
+    registry: pd.DataFrame
+
+
+def run_sim(graph: nx.MultiDiGraph, regime: Regime, *, seed: int) -> SimDay:
+    """Trips, passes, reads and the known registry of one simulated day."""
+    config = SimulationConfig.for_hours(
+        hours=24.0, trips=regime.trips, seed=seed, detection_rate=regime.detection,
+        planted=False, both_directions=regime.both_directions,
+        all_cameras_read=regime.all_cameras_read,
+        heading_error_rate=regime.heading_error_rate, unmarked_rate=regime.unmarked_rate)
+    sim = simulate(graph, registry_for(regime.share), wards=boundaries.load_wards(),
                    outline=boundaries.load_outline(), config=config)
     start_us = int(config.start.timestamp() * 1e6)
-    return (trips_table(sim, start_us).to_pandas(), passes_table(sim, start_us).to_pandas(),
-            reads_table(sim, start_us).to_pandas())
+    vehicles = pd.DataFrame({"vehicle_id": np.arange(len(sim.fleet.plate)),
+                             "plate": sim.fleet.plate, "kind": sim.fleet.kind})
+    return SimDay(trips_table(sim, start_us).to_pandas(), passes_table(sim, start_us).to_pandas(),
+                  reads_table(sim, start_us).to_pandas(), vehicles, sim.registry)
 
 
 def edge_pairs(nodes: list[int] | tuple[int, ...]) -> list[tuple[int, int]]:
@@ -106,25 +157,105 @@ def vehicle_sightings(reads: pd.DataFrame) -> dict[int, list[Sighting]]:
     return out
 
 
-def evaluate(graph: nx.MultiDiGraph, cache: PathCache, data: tuple[pd.DataFrame, ...], *,
-             model: ScoringModel, with_pool: bool = False) -> dict[str, Any]:
+@dataclass
+class Engine:
+    """The caches of the registry as known, per routing class, and the day's activity."""
+
+    caches: dict[str, PathCache]
+    activity: CameraActivity
+
+    def cache_of(self, plate: str) -> PathCache:
+        return self.caches["motorbike" if class_of_plate(plate) == "motorbike" else "car"]
+
+
+def engine_for(graph: nx.MultiDiGraph, day: SimDay, cache_dir: Path) -> Engine:
+    caches = {c: load_path_cache(graph, day.registry, cache_dir=cache_dir,
+                                 vehicle_class=c)  # type: ignore[arg-type]
+              for c in ("car", "motorbike")}
+    return Engine(caches, CameraActivity.from_reads(day.reads["camera_id"], day.reads["ts"]))
+
+
+def trace(graph: nx.MultiDiGraph, engine: Engine, plate: str, sightings: list[Sighting],
+          model: ScoringModel) -> Route:
+    """What `trace` does for a plate: its class's network, the day's camera health."""
+    cache = engine.cache_of(plate)
+    cache.memo.clear()
+    return reconstruct_route(graph, sightings, cache=cache, k=3, model=model,
+                             activity=engine.activity,
+                             front_plate=class_of_plate(plate) != "motorbike")
+
+
+def naive_path(graph: nx.MultiDiGraph, cache: PathCache, a: int, b: int) -> list[int]:
+    """networkx fastest path from camera a's point to camera b's point, either direction of
+    each road, by travel time: OSM nodes from the head of a's edge to the tail of b's."""
+    best: tuple[float, list[int]] = (np.inf, [])
+    weight = _weight(cache)
+    for ea, pa in _sites(cache, a):
+        for eb, pb in _sites(cache, b):
+            s, t = int(cache.node_ids[cache.edge_v[ea]]), int(cache.node_ids[cache.edge_u[eb]])
+            try:
+                d, nodes = nx.single_source_dijkstra(graph, s, t, weight=weight)
+            except nx.NetworkXNoPath:
+                continue
+            total = (1 - pa) * cache.edge_tt[ea] + d + pb * cache.edge_tt[eb]
+            if total < best[0]:
+                best = (total, list(nodes))
+    return best[1]
+
+
+def _sites(cache: PathCache, c: int) -> list[tuple[int, float]]:
+    p = float(cache.camera_position[c])
+    out = [(int(cache.camera_edge[c]), p)]
+    if cache.camera_both[c] and cache.camera_reverse[c] >= 0:
+        out.append((int(cache.camera_reverse[c]), 1 - p))
+    return out
+
+
+_WEIGHTS: dict[str, Any] = {}
+
+
+def _weight(cache: PathCache) -> Any:
+    """networkx weight: the class's travel time, closed edges hidden."""
+    if cache.key not in _WEIGHTS:
+        n = len(cache.node_ids)
+        time_of = {int(u) * n + int(v): float(t) for u, v, t, o in zip(
+            cache.edge_u, cache.edge_v, cache.edge_tt, cache.edge_open, strict=True) if o}
+        index = {int(x): i for i, x in enumerate(cache.node_ids)}
+
+        def weight(u: int, v: int, _: Any) -> float | None:
+            return time_of.get(index[u] * n + index[v])
+        _WEIGHTS[cache.key] = weight
+    return _WEIGHTS[cache.key]
+
+
+def evaluate(graph: nx.MultiDiGraph, engine: Engine, day: SimDay, *, model: ScoringModel,
+             with_pool: bool = False) -> dict[str, Any]:
     """Reconstruct every vehicle's reads; collect the legs inside one true trip."""
-    trips, passes, reads = data
+    trips, passes, reads = day.trips, day.passes, day.reads
     nodes_of = dict(zip(trips["trip_id"], trips["nodes"], strict=True))
     variant_of = dict(zip(trips["trip_id"], trips["variant"], strict=True))
     detour_of = dict(zip(trips["trip_id"], trips["via_node"].notna(), strict=True))
+    plate_of = dict(zip(day.vehicles["vehicle_id"], day.vehicles["plate"], strict=True))
     pass_of = reads.set_index("read_id")[["trip_id", "pass_id"]]
     step_of = passes.set_index("pass_id")["step"]
     legs: list[Leg] = []
     ours_s = naive_s = lookup_s = 0.0
-    all_legs = 0
+    all_legs = flagged = split = failed = plates = 0
     trips_seen: set[int] = set()
-    for plate_sightings in vehicle_sightings(reads).values():
-        cache.memo.clear()
+    for vehicle, sightings in vehicle_sightings(reads).items():
+        plate = str(plate_of[vehicle])
+        plates += len(sightings) > 1
         started = time.perf_counter()
-        route = reconstruct_route(graph, plate_sightings, cache=cache, k=3, model=model)
+        try:
+            route = trace(graph, engine, plate, sightings, model)
+        except Exception:
+            failed += len(sightings) > 1
+            continue
         ours_s += time.perf_counter() - started
+        cache = engine.cache_of(plate)
         all_legs += len(route.legs)
+        split += route.tracks > 1
+        flagged += sum("impossible_travel" in leg.flags for leg in route.legs)
         for leg in route.legs:
             ta, tb = pass_of.loc[leg.start.read_id], pass_of.loc[leg.end.read_id]
             if ta.trip_id != tb.trip_id or not leg.candidates:
@@ -132,11 +263,10 @@ def evaluate(graph: nx.MultiDiGraph, cache: PathCache, data: tuple[pd.DataFrame,
             sa, sb = int(step_of[ta.pass_id]), int(step_of[tb.pass_id])
             true_nodes = [int(n) for n in nodes_of[int(ta.trip_id)][sa + 1:sb + 1]]
             trips_seen.add(int(ta.trip_id))
-            first = leg.candidates[0].osm_nodes
-            started = time.perf_counter()
-            naive = nx.shortest_path(graph, first[1], first[-2], weight="travel_time")
-            naive_s += time.perf_counter() - started
             pair = (cache.camera_index[leg.start.camera_id], cache.camera_index[leg.end.camera_id])
+            started = time.perf_counter()
+            naive = naive_path(graph, cache, *pair)
+            naive_s += time.perf_counter() - started
             cache.memo.pop((*pair, settings.ROUTE_POOL), None)
             started = time.perf_counter()
             pair_paths(cache, *pair)
@@ -147,25 +277,26 @@ def evaluate(graph: nx.MultiDiGraph, cache: PathCache, data: tuple[pd.DataFrame,
                        variant=int(variant_of[int(ta.trip_id)]),
                        detour=bool(detour_of[int(ta.trip_id)]))
             if with_pool:
-                item.pool = pool_features(cache, leg.start.camera_id, leg.end.camera_id,
-                                          true_nodes)
+                item.pool = pool_features(cache, pair, true_nodes)
             legs.append(item)
     return {"legs": legs, "trips": len(trips_seen),
             "ms_per_leg": 1000 * ours_s / max(all_legs, 1),
             "lookup_ms_per_leg": 1000 * lookup_s / max(len(legs), 1),
-            "naive_ms_per_leg": 1000 * naive_s / max(len(legs), 1)}
+            "naive_ms_per_leg": 1000 * naive_s / max(len(legs), 1),
+            "false_impossible": flagged / max(all_legs, 1),
+            "false_splits": split / max(plates, 1), "failed_plates": failed}
 
 
-def pool_features(cache: PathCache, a: str, b: str, true_nodes: list[int]
+def pool_features(cache: PathCache, pair: tuple[int, int], true_nodes: list[int]
                   ) -> list[dict[str, Any]]:
     """Every pool candidate's features and whether it is the true path (for fitting)."""
-    paths = pair_paths(cache, cache.camera_index[a], cache.camera_index[b])
     truth = set(edge_pairs(true_nodes))
     out = []
-    for p in paths:
+    for p in pair_paths(cache, *pair):
         edges = set(edge_pairs([int(n) for n in cache.node_ids[p.nodes[1:-1]]]))
+        passed = passed_cameras(cache, p, *pair, front_plate=True)
         out.append({"free": p.free_flow_s, "minor": p.minor_s,
-                    "missed": sum(1 for c in p.cameras if cache.camera_up[c]),
+                    "missed": sum(1 for c in passed if cache.expected(c)),
                     "true": _match(edges, truth)})
     return out
 
@@ -218,6 +349,8 @@ def metrics(result: dict[str, Any], regime: str) -> dict[str, float]:
     """The issue's keys for one regime."""
     legs = [leg for leg in result["legs"] if length_of(set(leg.true_edges)) >= 1.0]
     out: dict[str, float] = {f"legs_{regime}": len(legs), f"trips_{regime}": result["trips"]}
+    for key in ("false_impossible", "false_splits", "failed_plates"):
+        out[f"{key}_{regime}"] = result[key]
     probs, hits = [], []
     rows = []
     for leg in legs:
@@ -257,11 +390,44 @@ def metrics(result: dict[str, Any], regime: str) -> dict[str, float]:
     return out
 
 
+def clone_cases(graph: nx.MultiDiGraph, engine: Engine, day: SimDay, rng: np.random.Generator,
+                model: ScoringModel) -> dict[str, float]:
+    """Pairs of vehicles of one routing class given one plate: whenever their merged reads
+    cannot be one vehicle, the split must give back exactly the two vehicles' reads."""
+    by_vehicle = {v: s for v, s in vehicle_sightings(day.reads).items() if len(s) >= 2}
+    kinds = dict(zip(day.vehicles["vehicle_id"], day.vehicles["kind"], strict=True))
+    plates = dict(zip(day.vehicles["vehicle_id"], day.vehicles["plate"], strict=True))
+    ids = sorted(by_vehicle)
+    tried = correct = 0
+    for _ in range(4000):
+        if tried >= CLONE_CASES:
+            break
+        a, b = (int(x) for x in rng.choice(ids, 2, replace=False))
+        if (kinds[a] == "motorbike") != (kinds[b] == "motorbike"):
+            continue
+        plate = str(plates[a])
+        merged = sorted(by_vehicle[a] + by_vehicle[b], key=lambda s: s.ts)
+        cache = engine.cache_of(plate)
+        t = np.array([s.ts.timestamp() for s in merged])
+        rows = np.array([cache.camera_index[s.camera_id] for s in merged])
+        if not impossible(np.diff(t), cache.bound_s[rows[:-1], rows[1:]],
+                          cache.bound_s[rows[1:], rows[:-1]]).any():
+            continue  # both vehicles' reads are drivable as one: no clone to see
+        tried += 1
+        route = trace(graph, engine, plate, merged, model)
+        owner = {s.read_id: 0 for s in by_vehicle[a]} | {s.read_id: 1 for s in by_vehicle[b]}
+        groups: dict[int, set[int]] = {}
+        for s, track in zip(route.sightings, route.track_of_sighting, strict=True):
+            groups.setdefault(track, set()).add(owner[s.read_id])
+        correct += route.tracks == 2 and all(len(g) == 1 for g in groups.values())
+    return {"clone_cases": tried, "clone_split_accuracy": correct / max(tried, 1)}
+
+
 def speed(graph: nx.MultiDiGraph, cache: PathCache, rng: np.random.Generator,
           *, plates: int = 20, sightings: int = 20) -> float:
     """ms per plate-day of ``sightings`` sightings at random cameras, cold pair memo."""
     t0 = pd.Timestamp("2026-03-02T08:00:00+07:00").to_pydatetime()
-    ids = [c for c in cache.camera_ids]
+    ids = sorted(cache.camera_index)
     total = 0.0
     for _ in range(plates):
         chosen = rng.choice(len(ids), sightings)
@@ -272,6 +438,25 @@ def speed(graph: nx.MultiDiGraph, cache: PathCache, rng: np.random.Generator,
         reconstruct_route(graph, seq, cache=cache, k=3)
         total += time.perf_counter() - started
     return 1000 * total / plates
+
+
+def build_figures(graph: nx.MultiDiGraph, cache_dir: Path
+                  ) -> tuple[dict[str, float], PathCache]:
+    """cache_build_s (every camera of the registry, pairs included) and add_camera_s (one
+    camera more into a stored cache)."""
+    registry = registry_for(1.0)
+    started = time.perf_counter()
+    full = load_path_cache(graph, registry, cache_dir=cache_dir)
+    built = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as other:
+        first = sorted(registry["id"].astype(str))[0]
+        load_path_cache(graph, registry[registry["id"].astype(str) != first],
+                        cache_dir=Path(other))
+        started = time.perf_counter()
+        load_path_cache(graph, registry, cache_dir=Path(other))
+        added = time.perf_counter() - started
+    return {"cache_build_s": built, "add_camera_s": added,
+            "cameras": float(len(full.camera_index))}, full
 
 
 def _pool_matrices(samples: list[tuple[float, list[dict[str, Any]], float]]
@@ -315,18 +500,19 @@ def _reported(scores: np.ndarray, truth: np.ndarray, temperature: float, k: int 
 
 
 def fit_samples(graph: nx.MultiDiGraph, seed: int) -> dict[str, np.ndarray]:
-    """Pool features of every leg of both regimes on ``seed``."""
+    """Pool features of every leg of every regime on ``seed``."""
     samples = []
-    for regime, (share, detection, trips) in REGIMES.items():
-        registry = registry_for(share)
-        cache = build_path_cache(graph, registry)
-        model = ScoringModel(detection_rate=detection * (1 - OCR_ERROR))
-        data = run_sim(graph, registry, seed=seed, detection=detection, trips=trips)
-        result = evaluate(graph, cache, data, model=model, with_pool=True)
-        samples += [(leg.observed_s, leg.pool, model.detection_rate) for leg in result["legs"]
-                    if leg.pool and length_of(set(leg.true_edges)) >= 1.0]
-        print(f"{regime}: {len(result['legs'])} legs, {len(samples)} samples so far",
-              flush=True)
+    with tempfile.TemporaryDirectory() as cache_dir:
+        for regime_name, regime in REGIMES.items():
+            day = run_sim(graph, regime, seed=seed)
+            engine = engine_for(graph, day, Path(cache_dir))
+            model = ScoringModel(detection_rate=regime.detection * (1 - OCR_ERROR))
+            result = evaluate(graph, engine, day, model=model, with_pool=True)
+            samples += [(leg.observed_s, leg.pool, model.detection_rate)
+                        for leg in result["legs"]
+                        if leg.pool and length_of(set(leg.true_edges)) >= 1.0]
+            print(f"{regime_name}: {len(result['legs'])} legs, {len(samples)} samples so far",
+                  flush=True)
     return _pool_matrices(samples)
 
 
@@ -374,6 +560,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fit", action="store_true")
     parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--regime", choices=sorted(REGIMES), action="append")
     args = parser.parse_args()
     began = time.perf_counter()
     graph = network.load_network()
@@ -382,30 +569,30 @@ def main() -> int:
         fit(graph, 1)
         return 0
     results: dict[str, float] = {}
-    started = time.perf_counter()
-    full = build_path_cache(graph, registry_for(1.0))
-    results["cache_build_s"] = time.perf_counter() - started
-    results["ms_per_plate"] = speed(graph, full, np.random.default_rng(0))
-    for regime, (share, detection, trips) in REGIMES.items():
-        registry = registry_for(share)
-        cache = full if share >= 1 else build_path_cache(graph, registry)
-        data = run_sim(graph, registry, seed=args.seed, detection=detection, trips=trips)
-        model = replace(ScoringModel(), detection_rate=detection * (1 - OCR_ERROR))
-        result = evaluate(graph, cache, data, model=model)
-        results.update(metrics(result, regime))
-        if regime == "default":
-            results["ms_per_leg"] = result["ms_per_leg"]
-            results["naive_ms_per_leg"] = result["naive_ms_per_leg"]
-            results["lookup_ms_per_leg"] = result["lookup_ms_per_leg"]
-            results["speedup_vs_naive"] = (result["naive_ms_per_leg"]
-                                           / result["lookup_ms_per_leg"])
-            results["speedup_vs_naive_full"] = (result["naive_ms_per_leg"]
-                                                / result["ms_per_leg"])
-        print(regime, {k: round(v, 3) for k, v in results.items() if regime in k}, flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache_dir = Path(tmp)
+        figures, full = build_figures(graph, cache_dir)
+        results.update(figures)
+        results["ms_per_plate"] = speed(graph, full, np.random.default_rng(0))
+        for name in args.regime or list(REGIMES):
+            regime = REGIMES[name]
+            day = run_sim(graph, regime, seed=args.seed)
+            engine = engine_for(graph, day, cache_dir)
+            model = replace(ScoringModel(), detection_rate=regime.detection * (1 - OCR_ERROR))
+            result = evaluate(graph, engine, day, model=model)
+            results.update(metrics(result, name))
+            if name == "default":
+                results["ms_per_leg"] = result["ms_per_leg"]
+                results["naive_ms_per_leg"] = result["naive_ms_per_leg"]
+                results["lookup_ms_per_leg"] = result["lookup_ms_per_leg"]
+                results["speedup_vs_naive"] = (result["naive_ms_per_leg"]
+                                               / result["lookup_ms_per_leg"])
+                results.update(clone_cases(graph, engine, day, np.random.default_rng(3), model))
+            print(name, {k: round(v, 3) for k, v in results.items() if name in k}, flush=True)
     results["bench_s"] = time.perf_counter() - began
     main_keys = [k for k in results if not any(b[2] in k for b in BUCKETS)]
     print("by leg length:", {k: round(v, 3) for k, v in results.items() if k not in main_keys})
-    print("RESULT route " + " ".join(f"{k}={results[k]:.3f}" if isinstance(results[k], float)
+    print("RESULT route " + " ".join(f"{k}={results[k]:.4f}" if isinstance(results[k], float)
                                      else f"{k}={results[k]}" for k in main_keys))
     return 0
 

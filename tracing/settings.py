@@ -156,6 +156,9 @@ SIM_OCR_EDIT_SHARES: Final[dict[str, float]] = {"substitute": 0.8, "drop": 0.1, 
 SIM_ZONE_NODES_PER_WARD: Final = 16
 """Origin/destination nodes drawn per ward (on non-trunk roads). Each is one single-source
 shortest-path search per route variant, the dominant fixed cost of a run."""
+SIM_FORBIDDEN_COST_FACTOR: Final = 1e4
+"""Cost factor of roads a vehicle class may not use (motorbikes on expressways) in the
+simulator's class-restricted routing: taken only where no other way exists."""
 SIM_ROUTE_VARIANTS: Final = 6
 """Perturbed edge-cost variants (driver types); every trip follows one of them."""
 SIM_EDGE_COST_SIGMA: Final = 0.25
@@ -288,6 +291,12 @@ ROUTE_LONG_GAP_S: Final = 600.0
 ROUTE_CAMERA_SILENT_S: Final = 7200.0
 """A camera with no read within this many seconds of a moment was not working then: it is
 no negative evidence against a path passing it (camera health from the reads themselves)."""
+ROUTE_RESNAP_M: Final = 60.0
+"""A camera on a road its vehicle class may not use (a motorbike read at a camera snapped to
+an expressway carriageway) is placed on the nearest road the class may use within this."""
+ROUTE_PRISM_SPEED_FACTOR: Final = 0.8
+"""Space–time prism of a leg: a road is reachable when its free-flow detour times this
+factor fits in the observed time (vehicles may drive up to 1 / 0.8 = 1.25 × free flow)."""
 ROUTE_DETECTION_RATE: Final = 0.8
 """Chance that a working plate-reading camera on the path reads the plate correctly (detection
 × correct OCR); each such camera that did not read it multiplies a path's likelihood by 1 − it."""
@@ -494,6 +503,11 @@ LOGIN_HASH_SLOTS: Final = 1
 most this many cores and never holds a store transaction."""
 LOGIN_THROTTLE_KEYS: Final = 10_000
 """Most names and sources whose failures are remembered in memory (oldest forgotten)."""
+INGEST_MAX_LINE_BYTES: Final = 64 * 1024**2
+"""Longest line of a reads CSV that is read (bytes); a longer one refuses the file."""
+INGEST_MAX_TEXT_CHARS: Final = 1000
+"""A read whose text value (plate, ids, class, colour, crop reference, source) is longer
+than this is rejected (characters)."""
 
 # --- Vehicle classes on roads (tracing.vehicles, issue 14) -----------------------------------
 VEHICLE_SPEED_FACTORS: Final[dict[str, dict[str, float]]] = {

@@ -12,13 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from tracing import settings
+
+if TYPE_CHECKING:
+    from tracing.store import Store
 
 _HOUR = 3600
 
@@ -54,3 +58,20 @@ class CameraActivity:
         window = settings.ROUTE_CAMERA_SILENT_S
         i = int(np.searchsorted(hours, t - window - _HOUR, side="left"))
         return i < len(hours) and hours[i] <= t + window
+
+
+def store_activity(store: Store, start: datetime, end: datetime) -> CameraActivity:
+    """Which cameras produced reads in which hours between ``start`` and ``end`` (aware)."""
+    sql = ("SELECT camera_id, CAST(floor(epoch(ts) / 3600) * 3600 AS BIGINT) AS hour "
+           "FROM reads WHERE ts >= ? AND ts < ? GROUP BY ALL ORDER BY camera_id, hour")
+    with store.reader() as con:
+        frame = con.execute(sql, [start, end]).to_arrow_table().to_pandas()
+    return CameraActivity({str(c): g["hour"].to_numpy(np.int64)
+                           for c, g in frame.groupby("camera_id")})
+
+
+def activity_window(times: Iterable[datetime]) -> tuple[datetime, datetime]:
+    """The period whose reads tell which cameras worked during sightings at ``times``."""
+    moments = list(times)
+    margin = timedelta(seconds=settings.ROUTE_CAMERA_SILENT_S + _HOUR)
+    return min(moments) - margin, max(moments) + margin

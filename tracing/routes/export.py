@@ -3,7 +3,9 @@
 GeoJSON: a FeatureCollection with one LineString Feature per candidate path per leg,
 properties ``leg`` (0-based), ``rank`` (0 = best), ``probability``, ``from_camera``,
 ``to_camera``, ``depart``, ``arrive`` (ISO 8601 with offset), ``osm_nodes`` (OSM node ids in
-order), ``flags`` (list), plus ``trip``, ``length_m``, ``free_flow_s``, ``missed_cameras``.
+order), ``flags`` (list), plus ``trip``, ``length_m``, ``free_flow_s``, ``missed_cameras``,
+``track`` (the vehicle, when the plate's reads need more than one); the collection carries
+``plate``, ``tracks`` and ``notes``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import shapely
 
 from tracing import safecsv, settings
 from tracing.routes.model import CandidatePath, Route, RouteLeg
+from tracing.routes.prism import PrismBand
 
 CSV_COLUMNS = ("trip", "leg", "rank", "probability", "from_camera", "to_camera", "depart",
                "arrive", "observed_s", "free_flow_s", "length_m", "missed_cameras", "flags",
@@ -48,18 +51,30 @@ def feature_properties(leg: RouteLeg, path: CandidatePath) -> dict[str, Any]:
         "depart": _iso(leg.start.ts), "arrive": _iso(leg.end.ts),
         "osm_nodes": list(path.osm_nodes), "flags": list(leg.flags), "trip": leg.trip,
         "length_m": round(path.length_m, 1), "free_flow_s": round(path.free_flow_s, 1),
-        "missed_cameras": list(path.missed_cameras),
+        "missed_cameras": list(path.missed_cameras), "track": leg.track,
     }
 
 
-def route_geojson(route: Route) -> str:
-    """The route as GeoJSON text (see the module docstring)."""
+def route_geojson(route: Route, *, prisms: bool = False) -> str:
+    """The route as GeoJSON text (see the module docstring); ``prisms`` adds, per leg with
+    a long gap, MultiLineString Features of where the vehicle could have been (``kind``
+    "prism", ``leg``, ``stay_min_s``, ``stay_max_s``, ``length_m``)."""
     features = [{"type": "Feature", "properties": feature_properties(leg, path),
-                 "geometry": json.loads(shapely.to_geojson(
-                     shapely.set_precision(path.geometry, 1e-6)))}
-                for leg, path in _rows(route)]
+                 "geometry": _geometry(path.geometry)} for leg, path in _rows(route)]
+    if prisms:
+        features += [{"type": "Feature", "geometry": _geometry(band.geometry),
+                      "properties": {"kind": "prism", "leg": leg.index, "trip": leg.trip,
+                                     "stay_min_s": band.stay_min_s,
+                                     "stay_max_s": band.stay_max_s,
+                                     "length_m": round(band.length_m, 1)}}
+                     for leg in route.legs for band in leg.prism]
     return json.dumps({"type": "FeatureCollection", "plate": route.plate,
-                       "notes": list(route.notes), "features": features}, ensure_ascii=False)
+                       "tracks": route.tracks, "notes": list(route.notes),
+                       "features": features}, ensure_ascii=False)
+
+
+def _geometry(geometry: shapely.Geometry) -> Any:
+    return json.loads(shapely.to_geojson(shapely.set_precision(geometry, 1e-6)))
 
 
 def route_csv(route: Route) -> str:
@@ -88,6 +103,16 @@ def _kml_line(leg: RouteLeg, path: CandidatePath) -> str:
             f"<coordinates>{coords}</coordinates></LineString></Placemark>")
 
 
+def _kml_prism(leg: int, band: PrismBand) -> str:
+    upper = "" if band.stay_max_s is None else f"–{band.stay_max_s / 60:.0f}"
+    name = f"Leg {leg}: could have stayed {band.stay_min_s / 60:.0f}{upper} min"
+    parts = "".join(
+        "<LineString><coordinates>" + " ".join(f"{x:.6f},{y:.6f}" for x, y in line.coords)
+        + "</coordinates></LineString>" for line in band.geometry.geoms)
+    return (f"<Placemark><name>{escape(name)}</name><styleUrl>#prism</styleUrl>"
+            f"<MultiGeometry>{parts}</MultiGeometry></Placemark>")
+
+
 def route_kml(route: Route, *, positions: dict[str, tuple[float, float]] | None = None) -> str:
     """The route as KML: every candidate path, and the sightings where ``positions``
     (camera id → lon, lat) knows the camera."""
@@ -98,9 +123,11 @@ def route_kml(route: Route, *, positions: dict[str, tuple[float, float]] | None 
               for i, s in enumerate(route.sightings)
               if (xy := positions.get(s.camera_id)) is not None]
     lines = [_kml_line(leg, path) for leg, path in _rows(route)]
+    lines += [_kml_prism(leg.index, band) for leg in route.legs for band in leg.prism]
     styles = ('<Style id="best"><LineStyle><color>ffc0392b</color><width>5</width></LineStyle>'
               '</Style><Style id="alternative"><LineStyle><color>80b3a29b</color><width>2'
-              '</width></LineStyle></Style>')
+              '</width></LineStyle></Style><Style id="prism"><LineStyle><color>6014a0f0</color>'
+              '<width>3</width></LineStyle></Style>')
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2">'
             f"<Document><name>{escape(route.plate or 'route')}</name>{styles}"
             f"{''.join(points)}{''.join(lines)}</Document></kml>\n")

@@ -8,6 +8,8 @@ from typing import Final
 
 import shapely
 
+from tracing.routes.prism import PrismBand
+
 FLAG_TEXT: Final[dict[str, str]] = {
     "impossible_travel": "faster than any plausible drive between the two cameras: a cloned "
                          "plate, a misread or a camera clock error",
@@ -62,6 +64,9 @@ class RouteLeg:
     flags: tuple[str, ...] = ()
     track: int = 0
     """The vehicle (track) of the plate this leg belongs to (see Route.track_of_sighting)."""
+    prism: tuple[PrismBand, ...] = ()
+    """Where the vehicle could have been on a leg with a long gap (a stop or a detour): the
+    roads it could reach and still make the second camera, by the longest possible stay."""
 
     @property
     def best(self) -> CandidatePath | None:

@@ -33,6 +33,7 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
@@ -58,8 +59,9 @@ MIN_COST_S: Final = 1e-3
 """csgraph reads an explicit 0 as "no edge"."""
 KIND: Final = "routes"
 
-_STORED: Final = ("node_ids", "camera_osm", "camera_position", "camera_both", "forward_pred",
-                  "forward_dist", "backward_pred", "backward_dist", "bound_s", "bound_m",
+_STORED: Final = ("node_ids", "camera_osm", "camera_bound_ends", "camera_position",
+                  "camera_both", "forward_pred", "forward_dist", "backward_pred",
+                  "backward_dist", "bound_s", "bound_m",
                   "pair_a", "pair_b", "pair_offsets", "path_offsets", "path_nodes",
                   "path_free", "path_length", "path_minor")
 _NARROW: Final = ("path_nodes",)
@@ -99,6 +101,8 @@ class PathCache:
     """Per routing edge: the edge of the compiled roads it is."""
     camera_ids: tuple[str, ...]
     camera_osm: IntArray
+    camera_bound_ends: IntArray
+    """Per camera: end nodes of the registry's own edge, which the class-free bounds use."""
     """Per camera: the registry's edge (OSM u, v, key): with the position, its identity."""
     camera_edge: IntArray
     camera_reverse: IntArray
@@ -193,6 +197,8 @@ class _Wanted:
 
     ids: tuple[str, ...]
     osm: IntArray
+    bound_osm: IntArray
+    """The registry's own edges' (u, v) OSM nodes (before any move to an open road)."""
     road_edge: IntArray
     lon: FloatArray
     lat: FloatArray
@@ -201,7 +207,8 @@ class _Wanted:
     up: BoolArray
 
 
-def _wanted(roads: Roads, registry: pd.DataFrame | gpd.GeoDataFrame) -> _Wanted:
+def _wanted(roads: Roads, registry: pd.DataFrame | gpd.GeoDataFrame, open_edges: BoolArray
+            ) -> _Wanted:
     needed = {"id", "status", "edge_u", "edge_v", "edge_key", "lon", "lat"}
     missing = sorted(needed - set(registry.columns))
     if missing:
@@ -219,10 +226,33 @@ def _wanted(roads: Roads, registry: pd.DataFrame | gpd.GeoDataFrame) -> _Wanted:
     lpr = frame["is_lpr"].astype(bool) if "is_lpr" in frame else pd.Series(True, frame.index)
     both = (frame["directions"].astype(str).str.strip().str.lower() != "one"
             if "directions" in frame else pd.Series(True, frame.index))
-    return _Wanted(ids=tuple(frame["id"]), osm=osm[keep], road_edge=edges[keep],
-                   lon=frame["lon"].to_numpy(float), lat=frame["lat"].to_numpy(float),
+    lon, lat = frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
+    bound_osm = osm[keep][:, :2]
+    edges = _open_edges(roads, edges[keep], lon, lat, open_edges)
+    osm = np.stack([roads.node_ids[roads.edge_u[edges]], roads.node_ids[roads.edge_v[edges]],
+                    roads.edge_key[edges]], axis=1)
+    return _Wanted(ids=tuple(frame["id"]), osm=osm, bound_osm=bound_osm, road_edge=edges,
+                   lon=lon, lat=lat,
                    both=both.to_numpy(bool), lpr=lpr.to_numpy(bool),
                    up=(frame["status"].astype(str) == "up").to_numpy(bool))
+
+
+def _open_edges(roads: Roads, edges: IntArray, lon: FloatArray, lat: FloatArray,
+                open_edges: BoolArray) -> IntArray:
+    """The cameras' edges, a camera on a road the vehicle class may not use (a motorbike
+    on an expressway carriageway) moved to the nearest road it may use within
+    ROUTE_RESNAP_M (the service road beside it), if any."""
+    closed = np.flatnonzero(~open_edges[edges])
+    candidates = np.flatnonzero(open_edges & np.array([g is not None for g in roads.geometry]))
+    if not len(closed) or not len(candidates):
+        return edges
+    tree = shapely.STRtree(roads.geometry[candidates])
+    points = shapely.points(lon[closed], lat[closed])
+    found, nearest = tree.query_nearest(points, max_distance=settings.ROUTE_RESNAP_M / 111_000)
+    out = edges.copy()
+    first = np.unique(found, return_index=True)[1]
+    out[closed[found[first]]] = candidates[nearest[first]]
+    return out
 
 
 def _signatures(ids: Iterable[str], osm: IntArray, position: FloatArray, both: BoolArray
@@ -285,7 +315,8 @@ def empty_cache(graph: nx.MultiDiGraph, vehicle_class: VehicleClass = "car") -> 
         edge_tt=np.where(open_, np.maximum(class_tt[pair], MIN_COST_S), base),
         edge_base_tt=base, edge_open=open_, edge_len=roads.length[pair],
         edge_main=roads.main[pair], road_edge=pair, camera_ids=(),
-        camera_osm=_empty_int(0, 3), camera_edge=_empty_int(0), camera_reverse=_empty_int(0),
+        camera_osm=_empty_int(0, 3), camera_bound_ends=_empty_int(0, 2),
+        camera_edge=_empty_int(0), camera_reverse=_empty_int(0),
         camera_position=np.zeros(0), camera_both=np.zeros(0, bool),
         forward_pred=np.zeros((n_costs, 0, n), np.int32),
         forward_dist=np.zeros((n_costs, 0, n), np.float32),
@@ -298,6 +329,11 @@ def _costs(tt: FloatArray, main: BoolArray) -> list[FloatArray]:
     """The search costs: travel time, and travel time with minor roads slower."""
     tt = np.maximum(tt, MIN_COST_S)
     return [tt, np.where(main, tt, tt * settings.ROUTE_MINOR_ROAD_FACTOR)]
+
+
+def _road_open(cache: PathCache) -> BoolArray:
+    """Per edge of the compiled roads: the cache's vehicle class may drive it."""
+    return np.isfinite(cache.roads.class_travel_time(cache.vehicle_class))
 
 
 def _routing_edge(cache: PathCache, road_edges: IntArray) -> IntArray:
@@ -365,6 +401,8 @@ def add_cameras(cache: PathCache, wanted: _Wanted, rows: IntArray) -> PathCache:
     grown = dataclasses.replace(
         cache, camera_ids=cache.camera_ids + sites.ids,
         camera_osm=np.concatenate([cache.camera_osm, wanted.osm[rows]]),
+        camera_bound_ends=np.concatenate([cache.camera_bound_ends,
+                                          np.searchsorted(cache.node_ids, wanted.bound_osm[rows])]),
         camera_edge=np.concatenate([cache.camera_edge, edge]),
         camera_reverse=np.concatenate([cache.camera_reverse, reverse]),
         camera_position=np.concatenate([cache.camera_position, sites.position]),
@@ -400,7 +438,7 @@ def _grow_bounds(cache: PathCache, old: int) -> PathCache:
     """Bounds of the cameras from index ``old`` on: their rows (forward searches) and
     columns (backward searches), the others' entries kept."""
     n = len(cache.node_ids)
-    ends = np.stack([cache.edge_u[cache.camera_edge], cache.edge_v[cache.camera_edge]], axis=1)
+    ends = cache.camera_bound_ends
     new = np.arange(old, len(cache.camera_ids))
     out = []
     for weight, current in ((cache.edge_base_tt, cache.bound_s),
@@ -459,7 +497,7 @@ def load_path_cache(graph: nx.MultiDiGraph, registry: pd.DataFrame | gpd.GeoData
     anything was added (``cache_dir=None``: built, never stored)."""
     started = time.perf_counter()
     base = empty_cache(graph, "car" if vehicle_class == "bus" else vehicle_class)
-    wanted = _wanted(base.roads, registry)
+    wanted = _wanted(base.roads, registry, _road_open(base))
     if not wanted.ids:
         raise RouteError("no camera of the registry watches an edge of the road graph")
     path = None if cache_dir is None else diskcache.cache_file(cache_dir, KIND, base.key)
@@ -490,6 +528,7 @@ def _from_stored(base: PathCache, stored: diskcache.Arrays) -> PathCache:
         for name in _STORED if name != "node_ids"}
     ids = tuple(str(c) for c in stored["camera_ids"])
     osm = arrays["camera_osm"].reshape(-1, 3)
+    arrays["camera_bound_ends"] = arrays["camera_bound_ends"].reshape(-1, 2)
     road_edge = base.roads.edge_index(osm[:, 0], osm[:, 1], osm[:, 2])
     if (road_edge < 0).any():
         return base

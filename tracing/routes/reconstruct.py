@@ -18,6 +18,7 @@ from tracing.routes.candidates import PairPath, pair_paths, passed_cameras, turn
 from tracing.routes.evidence import CameraActivity
 from tracing.routes.model import CandidatePath, Route, RouteLeg, RouteSummary, Sighting
 from tracing.routes.pathcache import PathCache
+from tracing.routes.prism import leg_prism, prism_bands
 from tracing.routes.scoring import ScoringModel, is_long_gap, log_scores, probabilities
 from tracing.routes.sightings import collapse_repeats, ordered, split_trips
 from tracing.travel import impossible, split_tracks
@@ -154,9 +155,11 @@ def _leg(context: _Context, index: int, trip: int, a: Sighting, b: Sighting, tra
         _candidate(cache, paths[j], missed[j], a.ts, observed, float(p), rank)
         for rank, (j, p) in enumerate(zip(order, kept, strict=True)))
     impossible_leg = bool(impossible(observed, cache.bound_s[ia, ib], cache.bound_s[ib, ia]))
-    return RouteLeg(index, trip, a, b, candidates,
-                    _flags(observed, float(free.min()), float(kept[0]),
-                           impossible=impossible_leg, turned=turned), track)
+    flags = _flags(observed, float(free.min()), float(kept[0]), impossible=impossible_leg,
+                   turned=turned)
+    prism = (prism_bands(cache, leg_prism(cache, ia, ib, observed)) if "long_gap" in flags
+             else ())
+    return RouteLeg(index, trip, a, b, candidates, flags, track, prism)
 
 
 def _missed(context: _Context, path: PairPath, a: int, b: int, depart: datetime

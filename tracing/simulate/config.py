@@ -72,6 +72,9 @@ class SimulationConfig:
     direction of their road."""
     unmarked_rate: float = 0.0
     """Share of reading cameras the registry (as the centre knows it) does not mark is_lpr."""
+    class_restrictions: bool = True
+    """Motorbikes keep off expressways, ``motorroad=yes`` and ``motorcycle=no`` roads (the
+    rules of tracing.vehicles)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.start, datetime):

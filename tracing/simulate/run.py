@@ -30,9 +30,11 @@ from tracing.errors import SimulationError
 from tracing.plates import normalize_plates
 from tracing.roads import (
     BoolArray,
+    CostVariant,
     FloatArray,
     IntArray,
     Roads,
+    cost_variant,
     cost_variants,
     roads_from_graph,
 )
@@ -166,7 +168,9 @@ def route_plan(router: Router, zones: Zones, plan: demand.TripPlan, fleet: Fleet
                rng_times: np.random.Generator) -> TripSet:
     """Route and time planned trips (departures as planned; see :func:`schedule`)."""
     n = len(plan)
-    variant = rng.integers(0, len(router.variants), n)
+    variant = rng.integers(0, config.route_variants, n)
+    if len(router.variants) > config.route_variants:  # class-restricted motorbike variants
+        variant += np.where(fleet.kind[plan.vehicle] == "motorbike", config.route_variants, 0)
     u = rng.random(n)
     via = u < config.detour_rate + config.stop_rate
     stop = u < config.stop_rate
@@ -265,9 +269,8 @@ def simulate(graph: nx.MultiDiGraph, registry: pd.DataFrame | gpd.GeoDataFrame, 
                                       unmarked_rate=config.unmarked_rate)
     zones = build_zones(roads, wards, outline, rngs["zones"], per_ward=config.zone_nodes_per_ward)
     lap("prepare")
-    router = routing.build_router(
-        roads, cost_variants(roads, rngs["costs"], count=config.route_variants), zones.sources,
-        progress=progress)
+    router = routing.build_router(roads, _variants(roads, config, rngs["costs"]), zones.sources,
+                                  progress=progress)
     lap("routes")
     used: set[str] = set()
     fleet, trips = _background(router, zones, config, rngs, used)
@@ -302,6 +305,19 @@ def simulate(graph: nx.MultiDiGraph, registry: pd.DataFrame | gpd.GeoDataFrame, 
                      registry=known, registry_errors=errors)
     logger.info("%s", sim.summary())
     return sim
+
+
+def _variants(roads: Roads, config: SimulationConfig, rng: np.random.Generator
+              ) -> list[CostVariant]:
+    """The driver types; with class restrictions each again for motorbikes, whose
+    forbidden roads cost SIM_FORBIDDEN_COST_FACTOR times more (never taken where another
+    way exists)."""
+    variants = cost_variants(roads, rng, count=config.route_variants)
+    if not config.class_restrictions:
+        return variants
+    closed = ~np.isfinite(roads.class_travel_time("motorbike"))
+    factor = np.where(closed, settings.SIM_FORBIDDEN_COST_FACTOR, 1.0)
+    return variants + [cost_variant(roads, v.cost * factor) for v in variants]
 
 
 def run_fingerprint(config: SimulationConfig, roads: Roads, cameras: Cameras,
