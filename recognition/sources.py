@@ -11,7 +11,9 @@ that breaks off midway is recorded in ``Source.problems`` and the frames before 
 
 from __future__ import annotations
 
+import io
 import logging
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,6 +24,7 @@ from urllib.parse import urlparse
 import cv2
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from recognition.errors import SourceError
 from recognition.pipeline import Frame
@@ -40,9 +43,12 @@ STREAM_SCHEMES: Final = frozenset({"rtsp", "rtsps", "http", "https"})
 
 def read_image(data: bytes, name: str) -> npt.NDArray[np.uint8]:
     """Decode an encoded image (JPEG, PNG, …) into BGR pixels, refusing corrupt ones,
-    empty ones and ones larger than ``RECOGNITION_MAX_IMAGE_PIXELS``."""
+    empty ones and ones larger than ``RECOGNITION_MAX_IMAGE_PIXELS`` — those by the size
+    their header declares, before any pixel is decoded (a 20000×20000 PNG of a few
+    kilobytes would take gigabytes)."""
     if not data:
         raise SourceError(f"image {name!r} is empty")
+    _check_declared_size(data, name)
     buffer = np.frombuffer(data, np.uint8)
     try:
         image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
@@ -54,6 +60,34 @@ def read_image(data: bytes, name: str) -> npt.NDArray[np.uint8]:
         raise SourceError(f"image {name!r} has {image.shape[1]}×{image.shape[0]} pixels, more "
                           f"than {settings.RECOGNITION_MAX_IMAGE_PIXELS}")
     return np.asarray(image, np.uint8)
+
+
+def _check_declared_size(data: bytes, name: str) -> None:
+    """Refuse an image whose header declares more than RECOGNITION_MAX_IMAGE_PIXELS (Pillow
+    reads the header only); a header Pillow cannot read is left to OpenCV's decoder."""
+    limit = settings.RECOGNITION_MAX_IMAGE_PIXELS
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+        except Image.DecompressionBombError as exc:
+            raise SourceError(f"image {name!r} declares more than {limit} pixels") from exc
+        except (OSError, ValueError, SyntaxError, EOFError):
+            return
+    if width * height > limit:
+        raise SourceError(f"image {name!r} has {width}×{height} pixels, more than {limit}")
+
+
+def _check_frame_size(cap: cv2.VideoCapture, name: str) -> None:
+    """Refuse a video or stream whose frames are larger than RECOGNITION_MAX_IMAGE_PIXELS
+    (before the first frame is decoded)."""
+    width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+    height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    if width * height > settings.RECOGNITION_MAX_IMAGE_PIXELS:
+        cap.release()
+        raise SourceError(f"{name}: frames of {width}×{height} pixels, more than "
+                          f"{settings.RECOGNITION_MAX_IMAGE_PIXELS}")
 
 
 def _mtime(path: Path) -> datetime:
@@ -121,6 +155,7 @@ def _open_video(path: Path, every: int, start: datetime | None) -> Source:
     if not cap.isOpened():
         cap.release()
         raise SourceError(f"video {path} cannot be opened (corrupt or unsupported format)")
+    _check_frame_size(cap, f"video {path}")
     count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     fps = cap.get(cv2.CAP_PROP_FPS)
     if count <= 0 or not fps or fps <= 0 or fps > 1000:
@@ -160,6 +195,7 @@ def _open_stream(url: str, every: int, timeout_s: float) -> Source:
         cap.release()
         raise SourceError(f"stream {url!r} cannot be opened (unreachable, refused or not a "
                           f"video stream; waited at most {timeout_s:g} s)")
+    _check_frame_size(cap, f"stream {url!r}")
     source = Source("stream", url, every, None, iter(()))
     source._frames = _capture_frames(cap, source, None, 1.0)
     return source

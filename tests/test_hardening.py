@@ -23,7 +23,7 @@ from tracing.errors import AccessError
 from tracing.search import search_plates
 from tracing.search.export import reads_csv
 from tracing.search.query import reads_of_plates
-from tracing.store import Store, schema, window
+from tracing.store import Store, checks, ingest, schema, window
 
 GOOD_TS = "2026-03-01T08:00:00+07:00"
 HOSTILE_TS = {
@@ -400,3 +400,117 @@ def test_every_export_writes_formula_text_inert(tmp_path: Path) -> None:
     exported = watchlist.export_watch_csv(store)
     _assert_inert(exported)
     assert "'" + FORMULAS[0] in _cells(exported)
+
+
+# --- 5. the smaller findings ----------------------------------------------------------------------
+
+def _read(read_id: str, **extra: str) -> pd.DataFrame:
+    return pd.DataFrame([{"read_id": read_id, "camera_id": "cam-a", "ts": GOOD_TS,
+                          "plate": "51A-123.45", "confidence": "0.9", **extra}])
+
+
+def test_a_resent_read_with_other_details_is_rejected_not_dropped(tmp_path: Path) -> None:
+    store = new_store(tmp_path / "s.duckdb")
+    assert store.ingest(_read("r1", vehicle_class="car")).inserted == 1
+    assert store.ingest(_read("r1")).duplicates == 1  # nothing new: a duplicate
+    assert store.ingest(_read("r1", vehicle_class="car")).duplicates == 1
+    report = store.ingest(_read("r1", vehicle_class="truck", crop_ref="crops/r1.jpg"))
+    assert dict(report.reasons) == {ingest.DETAIL_CONFLICT: 1}
+    stored = _rejects(store)[-1][1]
+    assert stored["crop_ref"] == "crops/r1.jpg" and stored["vehicle_class"] == "truck"
+    both = pd.concat([_read("r2", crop_ref="a.jpg"), _read("r2", crop_ref="b.jpg")])
+    assert dict(store.ingest(both).reasons) == {ingest.BATCH_DETAIL_CONFLICT: 1}
+
+
+def test_the_same_bad_rows_in_a_second_file_keep_that_files_name(tmp_path: Path) -> None:
+    store = new_store(tmp_path / "s.duckdb")
+    bad = _read("x1", camera_id="no-such-camera")
+    for name in ("first.csv", "second.csv", "first.csv"):
+        bad.to_csv(tmp_path / name, index=False)
+        assert store.ingest(tmp_path / name).rejected == 1
+    with store.reader() as con:
+        sources = [r[0] for r in con.execute("SELECT source FROM rejects ORDER BY id").fetchall()]
+    assert sources == ["file:first.csv", "file:second.csv"]  # the repeat adds nothing
+
+
+def test_a_line_over_1_mb_rejects_its_row_not_the_file(tmp_path: Path) -> None:
+    store = new_store(tmp_path / "s.duckdb")
+    path = tmp_path / "big.csv"
+    frame = pd.concat([_read("ok1"), _read("big", vehicle_class="x" * 1_500_000),
+                       _read("ok2")])
+    frame.to_csv(path, index=False)
+    report = store.ingest(path)
+    assert (report.inserted, dict(report.reasons)) == (2, {checks.TEXT_TOO_LONG: 1})
+
+
+def test_a_watchlist_csv_with_an_overlong_field_is_refused_cleanly(tmp_path: Path) -> None:
+    from tracing.alerts import watchlist
+    from tracing.errors import WatchlistError
+
+    store = new_store(tmp_path / "s.duckdb")
+    text = "pattern,match_kind,reason\n51A-123.45,exact," + "x" * 200_000 + "\n"
+    with pytest.raises(WatchlistError, match="line"):
+        watchlist.import_watch_csv(store, text, who="ann")
+
+
+def test_a_huge_png_is_refused_from_its_header_before_decoding() -> None:
+    import struct
+    import time
+    import zlib
+
+    from recognition.errors import SourceError
+    from recognition.sources import read_image
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    header = struct.pack(">IIBBBBB", 20_000, 20_000, 8, 2, 0, 0, 0)
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+           + chunk(b"IDAT", zlib.compress(b"\0" * 60_001)) + chunk(b"IEND", b""))
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="pixels"):
+        read_image(png, "bomb.png")
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_video_with_frames_over_the_pixel_limit_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cv2
+
+    from recognition import sources
+    from recognition.errors import SourceError
+
+    class Huge:
+        """A capture that opens and reports 8000×6000 frames (none is decoded)."""
+
+        def __init__(self, *args: object) -> None:
+            self.released = False
+
+        def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+            return True
+
+        def get(self, prop: int) -> float:
+            return {cv2.CAP_PROP_FRAME_WIDTH: 8000.0, cv2.CAP_PROP_FRAME_HEIGHT: 6000.0,
+                    cv2.CAP_PROP_FRAME_COUNT: 10.0, cv2.CAP_PROP_FPS: 25.0}.get(prop, 0.0)
+
+        def grab(self) -> bool:
+            raise AssertionError("a frame was decoded")
+
+        def release(self) -> None:
+            self.released = True
+
+    video = tmp_path / "huge.mp4"
+    video.write_bytes(b"not really a video")
+    monkeypatch.setattr(sources.cv2, "VideoCapture", Huge)
+    with pytest.raises(SourceError, match="8000×6000"):
+        sources.open_source(video)
+
+
+def test_a_full_width_asterisk_is_a_wildcard(tmp_path: Path) -> None:
+    store = new_store(tmp_path / "s.duckdb")
+    assert store.ingest(_read("w1")).inserted == 1
+    for query in ("51A＊", "５１Ａ－１２３．４＊", "51A∗", "51A-123.4？"):
+        result = search_plates(store, query)
+        assert result.mode == "wildcard" and [c.plate for c in result.candidates] == [
+            "51A-123.45"], query

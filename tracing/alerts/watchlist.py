@@ -312,7 +312,11 @@ def import_watch_csv(store: Store, text: str, *, who: str,
         raise WatchlistError(f"a watchlist CSV needs a header with pattern, match_kind, reason "
                              f"(optional {', '.join(CSV_COLUMNS[3:])}); got {header}"
                              + (f", unknown {unknown}" if unknown else ""))
-    rows = list(reader)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # e.g. a value over the csv module's 128 KiB field limit
+        raise WatchlistError(f"line {reader.line_num}: not a readable CSV line ({exc}); "
+                             "nothing was imported") from exc
     if len(rows) > settings.WATCH_MAX_IMPORT_ROWS:
         raise WatchlistError(f"{len(rows)} lines; at most {settings.WATCH_MAX_IMPORT_ROWS} "
                              "are imported at once")

@@ -19,6 +19,7 @@ only for the few survivors.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Final, Literal
@@ -73,9 +74,20 @@ def validate_limit(limit: float) -> float:
     return value
 
 
+_LOOKALIKES: Final = str.maketrans({"\u2217": "*", "\u204e": "*", "\u2731": "*",
+                                    "\u066d": "*"})
+"""Asterisks NFKC keeps apart (∗ ⁎ ✱ ٭); the full-width ＊ and ？ are NFKC's."""
+
+
+def wildcard_text(text: str) -> str:
+    """Search text in NFKC form with look-alike asterisks as ``*`` (a full-width ``＊`` typed
+    on a Vietnamese or East Asian keyboard is a wildcard)."""
+    return unicodedata.normalize("NFKC", text).translate(_LOOKALIKES)
+
+
 def is_wildcard(text: str) -> bool:
-    """True when the search text holds ``*`` or ``?``."""
-    return any(ch in text for ch in WILDCARDS)
+    """True when the search text holds ``*`` or ``?`` (in any width)."""
+    return any(ch in wildcard_text(text) for ch in WILDCARDS)
 
 
 def compact_query(text: str) -> str:
@@ -86,7 +98,7 @@ def compact_query(text: str) -> str:
         raise SearchError(f"search text {text[:40]!r}… is longer than "
                           f"{settings.SEARCH_MAX_QUERY_LENGTH} characters")
     pieces = [piece if piece in WILDCARDS else compact_plate(piece)
-              for piece in re.split(r"([*?])", text) if piece]
+              for piece in re.split(r"([*?])", wildcard_text(text)) if piece]
     compact = "".join(pieces)
     if not compact.strip(WILDCARDS):
         raise SearchError(f"search text {text!r} holds no letter or digit")

@@ -6,7 +6,7 @@ In two steps, so that the plates can be normalised meanwhile (another thread):
 every row (:func:`tracing.plates.plate_columns`, null where invalid) and a ``reason``
 column: NULL for a valid row, otherwise the first failed check, in this order: plate,
 camera, timestamp (:mod:`tracing.store.window`: the accepted time window and UTC
-offsets), confidence.
+offsets), confidence, length of the text values.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from tracing import settings
 from tracing.plates import PlateColumns
 from tracing.store import window
-from tracing.store.sources import TS_UTC, in_row_order, is_text, register
+from tracing.store.sources import TEXT_COLUMNS, TS_UTC, in_row_order, is_text, register
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ BAD_TS: Final = "unparseable timestamp"
 NO_OFFSET: Final = "timestamp has no timezone offset"
 CONF_NAN: Final = "confidence is not a number"
 CONF_RANGE: Final = "confidence outside [0, 1]"
+TEXT_TOO_LONG: Final = f"a text value is longer than {settings.INGEST_MAX_TEXT_CHARS} characters"
 DERIVED_ID_PREFIX: Final = "d-"
 """Prefix of read_ids derived from (camera_id, ts, plate_raw)."""
 
@@ -57,10 +58,24 @@ def check(parsed: pa.Table, plates: PlateColumns, cameras: pa.Array) -> pa.Table
     :func:`tracing.plates.plate_columns` of its ``plate_raw``) and every check's
     ``reason`` (see module doc)."""
     reason = pc.coalesce(plates.reason, *_camera_reasons(parsed, cameras),
-                         parsed.column("reason"))
+                         parsed.column("reason"), _long_text_reason(parsed))
     return (parsed.set_column(parsed.schema.get_field_index("reason"), "reason", reason)
             .append_column("plate", plates.plate)
             .append_column("plate_compact", plates.compact))
+
+
+def _long_text_reason(batch: pa.Table) -> pa.ChunkedArray | pa.Array:
+    """TEXT_TOO_LONG where a text column holds a value over the limit (else null); the
+    lengths are only counted in a column whose longest value in bytes is over it."""
+    reason: pa.ChunkedArray | pa.Array = pa.nulls(batch.num_rows, pa.string())
+    for name in TEXT_COLUMNS:
+        column = batch.column(name)
+        longest = pc.max(pc.binary_length(column)).as_py()
+        if longest is not None and longest > settings.INGEST_MAX_TEXT_CHARS:
+            over = pc.fill_null(pc.greater(pc.utf8_length(column),
+                                           settings.INGEST_MAX_TEXT_CHARS), False)
+            reason = pc.coalesce(reason, _when(over, TEXT_TOO_LONG))
+    return reason
 
 
 def _when(mask: pa.ChunkedArray | pa.Array, reason: str) -> pa.ChunkedArray | pa.Array:

@@ -45,6 +45,13 @@ logger = logging.getLogger(__name__)
 
 STORED_CONFLICT: Final = "read_id already stored with different content"
 BATCH_CONFLICT: Final = "read_id repeated in the batch with different content"
+DETAIL_CONFLICT: Final = ("read_id already stored with a different vehicle_class, "
+                          "plate_colour or crop_ref")
+"""A re-sent read whose camera, time, plate and confidence match but whose details differ
+(a detail left empty in the new row counts as the same)."""
+BATCH_DETAIL_CONFLICT: Final = ("read_id repeated in the batch with a different "
+                                "vehicle_class, plate_colour or crop_ref")
+DETAILS: Final = ("vehicle_class", "plate_colour", "crop_ref")
 _RID_KEY: Final = schema.RID_KEY_SQL.format(read_id="s.read_id")
 """Keys are computed by DuckDB, like those ``read_keys`` was filled with in migrations."""
 _CONTENT_KEY: Final = schema.CONTENT_KEY_SQL.format(
@@ -184,12 +191,41 @@ def _outcome(con: duckdb.DuckDBPyConnection, checked: pa.Table, keys: _Keys) -> 
     if conflicts.num_rows:
         conflicts = _confirmed(con, checked, conflicts)
     duplicates = hits.filter(hits.column("same")).select(["_rn"])
+    changed = _changed_details(con, checked, duplicates)
+    duplicates = duplicates.filter(pc.invert(pc.is_in(duplicates.column("_rn"), changed)))
     return pa.concat_tables([
         repeats,
         duplicates.append_column("reason", pa.nulls(duplicates.num_rows, pa.string())),
         conflicts.select(["_rn"]).append_column(
             "reason", pa.array([STORED_CONFLICT] * conflicts.num_rows, pa.string())),
+        pa.table({"_rn": changed,
+                  "reason": pa.array([DETAIL_CONFLICT] * len(changed), pa.string())}),
     ])
+
+
+def _changed_details(con: duckdb.DuckDBPyConnection, checked: pa.Table,
+                     duplicates: pa.Table) -> pa.Array:
+    """Rows of ``duplicates`` (same read_id and content as a stored read) that give a
+    vehicle_class, plate_colour or crop_ref other than the stored one: rejected, not lost
+    silently. Only duplicates with a detail are compared (a join on ``reads.read_id``)."""
+    rows = duplicates.column("_rn")
+    if not len(rows):
+        return pa.array([], pa.int64())
+    table = pa.table({"_rn": rows, "read_id": checked.column("read_id").take(rows),
+                      **{name: checked.column(name).take(rows) for name in DETAILS}})
+    given = pc.is_valid(table.column(DETAILS[0]))
+    for name in DETAILS[1:]:
+        given = pc.or_(given, pc.is_valid(table.column(name)))
+    table = table.filter(given)
+    if not table.num_rows:
+        return pa.array([], pa.int64())
+    register(con, "_outcome", table)
+    differs = " OR ".join(f"(d.{c} IS NOT NULL AND d.{c} IS DISTINCT FROM r.{c})"
+                          for c in DETAILS)
+    found = con.execute(
+        f"SELECT DISTINCT d._rn FROM _outcome d JOIN reads r ON r.read_id = d.read_id "  # noqa: S608
+        f"WHERE {differs}").to_arrow_table()
+    return found.column(0).combine_chunks().cast(pa.int64())
 
 
 def _repeated(rid: Ints) -> bool:
@@ -236,14 +272,17 @@ def _hits(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
 
 def _repeats(con: duckdb.DuckDBPyConnection, checked: pa.Table, table: pa.Table) -> pa.Table:
     """Later rows of a read_id repeated in the batch: duplicates, or conflicts when their
-    content differs from the first row's."""
+    content (or a detail they give) differs from the first row's."""
     rows = table.column("_rn")
-    register(con, "_src", table.append_column("read_id", checked.column("read_id").take(rows)))
+    register(con, "_src", table.append_column("read_id", checked.column("read_id").take(rows))
+             .append_column("details", pc.binary_join_element_wise(
+                 *[pc.fill_null(checked.column(c).take(rows), "") for c in DETAILS], "\x1f")))
     return con.execute(f"""
-        SELECT _rn, CASE WHEN content_key <> first_content THEN '{BATCH_CONFLICT}' END
-               AS reason
-        FROM (SELECT s._rn, s.content_key,
+        SELECT _rn, CASE WHEN content_key <> first_content THEN '{BATCH_CONFLICT}'
+                         WHEN {_DETAIL_DIFFERS} THEN '{BATCH_DETAIL_CONFLICT}' END AS reason
+        FROM (SELECT s._rn, s.content_key, s.details,
                      first_value(s.content_key) OVER w AS first_content,
+                     first_value(s.details) OVER w AS first_details,
                      row_number() OVER w AS k
               FROM _src s
               WHERE s.rid_key IN (SELECT rid_key FROM _src GROUP BY rid_key
@@ -251,6 +290,12 @@ def _repeats(con: duckdb.DuckDBPyConnection, checked: pa.Table, table: pa.Table)
               WINDOW w AS (PARTITION BY s.read_id ORDER BY s._rn))
         WHERE k > 1
     """).to_arrow_table()  # noqa: S608 - constants only
+
+
+_DETAIL_DIFFERS: Final = " OR ".join(
+    f"(split_part(details, chr(31), {i}) <> '' AND split_part(details, chr(31), {i}) "
+    f"<> split_part(first_details, chr(31), {i}))" for i in range(1, len(DETAILS) + 1))
+"""SQL: a later repeat gives a detail (the ``\x1f``-joined DETAILS) unlike the first row's."""
 
 
 def _confirmed(con: duckdb.DuckDBPyConnection, checked: pa.Table,
@@ -404,7 +449,9 @@ def _rejected(checked: pa.Table, outcome: pa.Table) -> pa.Table:
 def _store_rejects(con: duckdb.DuckDBPyConnection, original: pa.Table, rejected: pa.Table,
                    source: str | None) -> None:
     """Copy rejected source rows to ``rejects`` as JSON of their original values; a row
-    already there with the same reason is not copied again (re-ingest adds nothing)."""
+    already there with the same reason from the same source is not copied again
+    (re-ingesting a file adds nothing; the same bad row in another file is kept with that
+    file's name)."""
     if not rejected.num_rows:
         return
     register(con, "_outcome", rejected)
@@ -421,6 +468,7 @@ def _store_rejects(con: duckdb.DuckDBPyConnection, original: pa.Table, rejected:
                                        crop_ref := s.crop_ref, source := s.source)) AS row_json
             FROM _outcome o JOIN _orig s ON s.{ROW_NUMBER} = o._rn
         ) n ANTI JOIN rejects e ON e.row_json = n.row_json AND e.reason = n.reason
+                                AND e.source IS NOT DISTINCT FROM n.source
         ORDER BY n._rn
     """, [source])  # noqa: S608 - constants only; values are parameters
 

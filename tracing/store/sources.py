@@ -24,6 +24,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from tracing import reads as rc
+from tracing import settings
 from tracing.errors import IngestError
 from tracing.reads import PlateRead
 
@@ -49,20 +50,38 @@ one batch per thread, so a single 1 M-row batch would be read by one thread only
 # --- files and frames ---------------------------------------------------------------------
 
 def read_csv(path: Path) -> pa.Table:
-    """A CSV file with a header row, every column read as text (UTF-8 only)."""
+    """A CSV file with a header row, every column read as text (UTF-8 only). Arrow reads
+    in blocks of 1 MiB and cannot parse a line longer than its block: such a file is read
+    again with blocks big enough, up to :data:`settings.INGEST_MAX_LINE_BYTES` (the
+    overlong values are then rejected row by row)."""
     names = _csv_header(path)
-    try:
-        return pa_csv.read_csv(
-            path,
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                strings_can_be_null=True, null_values=[""],
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        if "utf8" in str(exc).lower() or "utf-8" in str(exc).lower():
-            raise IngestError(f"{path.name} is not UTF-8 text; save it as CSV UTF-8") from exc
-        raise IngestError(f"{path.name} is not a readable CSV file: {exc}") from exc
+    block = 1 << 20
+    while True:
+        try:
+            return _read_csv_blocks(path, names, block)
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or block >= settings.INGEST_MAX_LINE_BYTES:
+                raise _csv_error(path, exc, block) from exc
+            block = min(block * 8, settings.INGEST_MAX_LINE_BYTES)
+
+
+def _read_csv_blocks(path: Path, names: list[str], block: int) -> pa.Table:
+    return pa_csv.read_csv(
+        path, read_options=pa_csv.ReadOptions(block_size=block),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=True, null_values=[""],
+        ),
+    )
+
+
+def _csv_error(path: Path, exc: pa.ArrowInvalid, block: int) -> IngestError:
+    if "straddl" in str(exc):
+        return IngestError(f"{path.name} has a line longer than {block >> 20} MiB; split it "
+                           "or shorten its values")
+    if "utf8" in str(exc).lower() or "utf-8" in str(exc).lower():
+        return IngestError(f"{path.name} is not UTF-8 text; save it as CSV UTF-8")
+    return IngestError(f"{path.name} is not a readable CSV file: {exc}")
 
 
 def _csv_header(path: Path) -> list[str]:
