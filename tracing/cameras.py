@@ -40,10 +40,13 @@ logger = logging.getLogger(__name__)
 
 REGISTRY_COLUMNS: Final = (
     "id", "code", "name", "lon", "lat", "heading", "heading_known", "ward", "is_lpr", "status",
-    "edge_u", "edge_v", "edge_key", "road", "snap_distance_m",
+    "edge_u", "edge_v", "edge_key", "road", "snap_distance_m", "directions",
 )
 REQUIRED_COLUMNS: Final = frozenset({"id", "lon", "lat"})
 STATUSES: Final = frozenset({"up", "down", "maintenance", "planned"})
+DIRECTIONS: Final = frozenset({"both", "one"})
+"""What a camera reads: both directions of its road (default: rear plates of the traffic
+moving away, front plates of oncoming cars), or only the direction it is snapped to."""
 MAIN_ROAD_BONUS_M: Final = 25.0
 CROSS_ROAD_BONUS_M: Final = 8.0
 ROAD_ALIASES: Final = {"vo nguyen giap": "xa lo ha noi"}
@@ -73,6 +76,8 @@ class Camera:
     edge: tuple[int, int, int] | None
     road: str | None
     snap_distance_m: float | None
+    directions: str = "both"
+    """``both`` (reads both directions of its road) or ``one`` (only the edge's)."""
 
 
 # --- reading and validating -------------------------------------------------------------
@@ -148,7 +153,7 @@ def _with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
     defaults: dict[str, Any] = {"code": "", "name": "", "heading": np.nan, "ward": None,
                                 "is_lpr": False, "status": "up", "edge_u": pd.NA,
                                 "edge_v": pd.NA, "edge_key": pd.NA, "road": None,
-                                "snap_distance_m": np.nan}
+                                "snap_distance_m": np.nan, "directions": "both"}
     for column, value in defaults.items():
         if column not in frame:
             frame[column] = value
@@ -190,6 +195,9 @@ def _row_problems(frame: pd.DataFrame, area: shapely.Geometry) -> list[str]:
             problems.append(f"{where}: heading {row.heading!r} not a number in [0, 360)")
         if str(row.status).strip().lower() not in STATUSES:
             problems.append(f"{where}: status {row.status!r} not one of {sorted(STATUSES)}")
+        if str(row.directions).strip().lower() not in DIRECTIONS:
+            problems.append(f"{where}: directions {row.directions!r} not one of "
+                            f"{sorted(DIRECTIONS)}")
         if _as_bool(row.is_lpr) is None:
             problems.append(f"{where}: is_lpr {row.is_lpr!r} is not true/false")
         if _as_bool(row.heading_known) is None:
@@ -223,6 +231,7 @@ def _typed(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     out["heading_known"] = out["heading_known"].map(_as_bool).astype(bool)
     out["is_lpr"] = out["is_lpr"].map(_as_bool).astype(bool)
     out["status"] = out["status"].astype(str).str.strip().str.lower()
+    out["directions"] = out["directions"].astype(str).str.strip().str.lower()
     for column in ("edge_u", "edge_v", "edge_key"):
         out[column] = pd.to_numeric(out[column]).astype("Int64")
     for column in ("code", "name", "ward", "road"):
@@ -276,6 +285,7 @@ def _camera(row: Any) -> Camera:
         is_lpr=bool(row.is_lpr), status=str(row.status), edge=edge,
         road=None if pd.isna(row.road) else str(row.road),
         snap_distance_m=None if pd.isna(row.snap_distance_m) else float(row.snap_distance_m),
+        directions=str(row.directions),
     )
 
 

@@ -262,6 +262,13 @@ _V6_WINDOW: Final = quarantine_sql(
 """Reads outside the accepted time window, stored before ingest refused them, are moved to
 ``rejects`` (the clock bound is the migration transaction's start)."""
 
+_V7_DIRECTIONS: Final = """
+ALTER TABLE cameras ADD COLUMN directions VARCHAR DEFAULT 'both';
+UPDATE cameras SET directions = 'both' WHERE directions IS NULL;
+"""
+"""Whether a camera reads the traffic of one direction (the one it is snapped to) or of
+both directions of its road (the default: rear plates going away, front plates oncoming)."""
+
 MIGRATIONS: Final = (
     Migration(1, "cameras, reads, rejects", _V1_CORE),
     Migration(2, "watchlist, geofences, alerts, audit log", _V2_WORKFLOW),
@@ -269,6 +276,7 @@ MIGRATIONS: Final = (
     Migration(4, "users, case_reads, hash chain of the audit log", _V4_ACCESS),
     Migration(5, "alert engine: keys, evidence, checkpoint, webhook outbox", _V5_ALERTS),
     Migration(6, "reads outside the accepted time window moved to rejects", _V6_WINDOW),
+    Migration(7, "cameras: directions read (one or both)", _V7_DIRECTIONS),
 )
 """Every schema step in order; append, never edit a released step."""
 LATEST_VERSION: Final = MIGRATIONS[-1].version
