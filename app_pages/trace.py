@@ -10,6 +10,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -86,6 +87,7 @@ def route_map(route: Route, legs: list[RouteLeg], sightings: list[int],
               cameras: gpd.GeoDataFrame, vehicle: tuple[float, float] | None) -> None:
     fmap = maps.base_map()
     maps.add_roads(fmap, resources.main_roads_geojson())
+    add_prisms(fmap, legs)
     alternatives = folium.FeatureGroup(name="Alternative paths")
     best = folium.FeatureGroup(name="Most probable paths")
     for leg in legs:
@@ -115,6 +117,28 @@ def route_map(route: Route, legs: list[RouteLeg], sightings: list[int],
         xs, ys = zip(*points, strict=True)
         fmap.fit_bounds([[min(ys), min(xs)], [max(ys), max(xs)]])
     st_folium(fmap, height=560, use_container_width=True, returned_objects=[], key="trace_map")
+
+
+PRISM_COLOURS = ("#fde0c5", "#facba6", "#f59e72", "#eb7f54", "#de5f3b")
+"""Prism shading, from the shortest possible stay to the longest."""
+
+
+def add_prisms(fmap: folium.Map, legs: list[RouteLeg]) -> None:
+    """Where the vehicle could have been on legs with a long gap, shaded by how long it
+    could have stayed (a layer under the paths)."""
+    group = folium.FeatureGroup(name="Where it could have been (long gaps)")
+    for leg in legs:
+        for i, band in enumerate(leg.prism):
+            upper = "" if band.stay_max_s is None else f"–{band.stay_max_s / 60:.0f}"
+            tip = (f"Leg {leg.index + 1}: could have stayed here "
+                   f"{band.stay_min_s / 60:.0f}{upper} min")
+            colour = PRISM_COLOURS[min(i, len(PRISM_COLOURS) - 1)]
+            folium.GeoJson(shapely.to_geojson(band.geometry), tooltip=tip,
+                           style_function=lambda _, c=colour: {"color": c, "weight": 4,
+                                                               "opacity": 0.8},
+                           ).add_to(group)
+    if any(leg.prism for leg in legs):
+        group.add_to(fmap)
 
 
 def add_sightings(fmap: folium.Map, route: Route, numbers: list[int],
@@ -207,7 +231,8 @@ def downloads(route: Route, cameras: gpd.GeoDataFrame, reason: str) -> None:
     name = route.plate.replace(" ", "_").replace(".", "") or "route"
     a, b, c = st.columns(3)
     for column, label, data, suffix, mime in (
-            (a, "GeoJSON", route_geojson(route), "geojson", "application/geo+json"),
+            (a, "GeoJSON", route_geojson(route, prisms=True), "geojson",
+             "application/geo+json"),
             (b, "KML", route_kml(route, positions=positions), "kml",
              "application/vnd.google-earth.kml+xml"),
             (c, "CSV", route_csv(route), "csv", "text/csv")):
@@ -245,8 +270,9 @@ def show(route: Route, cameras: gpd.GeoDataFrame, reason: str) -> None:
     route_map(route, legs, numbers, cameras,
               None if when is None else position_at(route, legs, when))
     st.caption("Numbers: sightings in time order · bold red: most probable path of each leg · "
-               "faint dashed: alternatives (hover for their probability). Times in "
-               f"{settings.LOCAL_TZ}.")
+               "faint dashed: alternatives (hover for their probability) · orange shading: "
+               "where the vehicle could have been during a long gap (darker: it could have "
+               f"stayed longer). Times in {settings.LOCAL_TZ}.")
     explain_flags(legs)
     if legs:
         st.subheader("Legs")

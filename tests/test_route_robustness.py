@@ -8,6 +8,7 @@ block; camera A on 2→3, camera B on 4→5 (both mid-block), camera C on 3→4.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -216,3 +217,31 @@ def test_clone_pairs_and_tracks_agree_on_a_drivable_plate(cache: PathCache) -> N
     reads = pd.DataFrame({"read_id": ["x", "y"], "plate": ["P", "P"], "camera_id": ["A", "B"],
                           "ts": [T0, T0 + timedelta(seconds=200)]})
     assert clone_pairs(reads, reach) == () and plate_tracks(reads, reach).tolist() == [0, 0]
+
+
+def test_a_long_gap_leg_has_a_prism_shaded_by_the_longest_stay(graph: nx.MultiDiGraph,
+                                                                cache: PathCache) -> None:
+    """A → B takes 120 s free flow; seen 15 min apart the vehicle could have stayed ~13 min
+    on the street between them, less towards node 1 (a detour back west and again)."""
+    from tracing.routes import route_geojson
+    from tracing.routes.prism import leg_prism, node_stay_s
+
+    route = reconstruct_route(graph, [seen("A", 0), seen("B", 900)], cache=cache)
+    (leg,) = route.legs
+    assert "long_gap" in leg.flags and leg.prism
+    a, b = cache.camera_index["A"], cache.camera_index["B"]
+    prism = leg_prism(cache, a, b, 900.0)
+    node = {int(n): i for i, n in enumerate(cache.node_ids)}
+    on_the_way, behind = node_stay_s(cache, a, b, 900, node[3]), node_stay_s(cache, a, b, 900,
+                                                                              node[1])
+    assert on_the_way > behind > 0
+    assert on_the_way == pytest.approx(900 + 30 - 0.8 * 120)
+    assert prism.rank_of(cache, on_the_way) == 0.0
+    assert 0 < prism.rank_of(cache, behind) < 1
+    doc = json.loads(route_geojson(route, prisms=True))
+    bands = [f for f in doc["features"] if f["properties"].get("kind") == "prism"]
+    assert bands and all(f["geometry"]["type"] == "MultiLineString" for f in bands)
+    assert not any(f["properties"].get("kind") == "prism"
+                   for f in json.loads(route_geojson(route))["features"])
+    short = reconstruct_route(graph, [seen("A", 0), seen("B", 130)], cache=cache).legs[0]
+    assert short.prism == ()

@@ -127,3 +127,18 @@ def test_trace_refuses_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["trace", "--plate", PLATE, "--db", str(tmp_path / "none.duckdb"),
                  "--out", str(out)]) == 2
     assert "database not found" in capsys.readouterr().err
+
+
+def test_trace_never_fails_on_two_reads_at_registry_cameras(
+        tmp_path: Path, cameras_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two reads five hours apart are two trips with no leg: a route without paths, exit 0."""
+    rows = trace_reads().iloc[[0, 2]].assign(ts=["2026-03-02T08:00:00+07:00",
+                                                 "2026-03-02T13:00:00+07:00"])
+    reads = tmp_path / "apart.csv"
+    rows.to_csv(reads, index=False)
+    out = tmp_path / "route.geojson"
+    assert main(["trace", "--plate", PLATE, "--reads", str(reads), "--cameras",
+                 str(cameras_csv), "--out", str(out)]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["features"] == [] and doc["tracks"] == 1
+    assert "2 sightings" in capsys.readouterr().out

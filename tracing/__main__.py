@@ -49,13 +49,15 @@ def demo(args: argparse.Namespace) -> str:
     with Store(args.db) as store:
         store.replace_cameras(registry)
     config = SimulationConfig.for_hours(hours=settings.SIM_DEFAULT_HOURS, trips=args.trips,
-                                        seed=args.seed)
+                                        seed=args.seed, both_directions=True)
     truth = args.truth or default_truth_dir(args.db)
     with _progress_bar() as progress:
         summary = run_simulation(args.db, truth, config=config, progress=progress)
     graph = network.load_network()
-    with Store(args.db) as store:  # the app traces from the store's registry: warm its cache
-        cache = load_path_cache(graph, cameras.load_registry(store))
+    with Store(args.db) as store:  # the app traces from the store's registry: warm its trees
+        known = cameras.load_registry(store)
+        cache = load_path_cache(graph, known, pairs=False)
+        load_path_cache(graph, known, pairs=False, vehicle_class="motorbike")
         planted = json.loads((Path(truth) / "planted.json").read_text(encoding="utf-8"))
         alerts = seed_demo(store, graph, boundaries.load_outline(), planted["cases"])
     return (f"demo database {args.db}: {len(registry)} cameras; {summary}; "
@@ -69,7 +71,10 @@ def simulate(args: argparse.Namespace) -> str:
     start = parse_start(args.start)
     options = {"trips": args.trips, "seed": args.seed, "detection_rate": args.detection_rate,
                "ocr_error_rate": args.ocr_error_rate, "duplicate_rate": args.duplicate_rate,
-               "planted": not args.no_planted}
+               "planted": not args.no_planted, "both_directions": args.both_directions,
+               "all_cameras_read": args.all_cameras_read,
+               "heading_error_rate": args.heading_errors, "unmarked_rate": args.unmarked,
+               "class_restrictions": not args.no_class_restrictions}
     if args.end is not None:
         config = SimulationConfig(start=start, end=parse_start(args.end), **options)
     else:
@@ -187,6 +192,18 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--cameras", type=Path, default=settings.CAMERAS_DIR / "thuduc_cameras.csv",
                      help="camera registry (CSV or GeoJSON; default the shipped one)")
     sub.add_argument("--no-planted", action="store_true", help="leave out the planted cases")
+    sub.add_argument("--both-directions", action="store_true",
+                     help="cameras also read oncoming traffic (front plates; not motorbikes)")
+    sub.add_argument("--all-cameras-read", action="store_true",
+                     help="every registry camera reads plates, marked is_lpr or not")
+    sub.add_argument("--heading-errors", type=float, default=0.0,
+                     help="share of reading cameras the stored registry puts on the reverse "
+                          "direction (default 0)")
+    sub.add_argument("--unmarked", type=float, default=0.0,
+                     help="share of reading cameras the stored registry does not mark is_lpr "
+                          "(default 0)")
+    sub.add_argument("--no-class-restrictions", action="store_true",
+                     help="let motorbikes use expressways (the old simulator)")
     sub = command("ingest", ingest)
     sub.add_argument("--db", type=Path, default=settings.DEMO_DB)
     sub.add_argument("file", type=Path)
