@@ -12,6 +12,7 @@ import streamlit as st
 
 from app_pages import resources
 from tracing import settings
+from tracing.access.actor import Actor
 from tracing.alerts import geofences as gf
 from tracing.alerts import watchlist as wl
 from tracing.alerts.matcher import MATCH_KINDS
@@ -23,7 +24,7 @@ KIND_HELP = ("exact: one plate (`51A-123.45`); wildcard: `*` any characters, `?`
              "(`51A-*`, `59-X1 12?.45`); fuzzy: the plate or OCR misreads of it "
              "(0/O/D/Q, 1/I/7, 8/B, …)")
 
-Act = Callable[[str, str, dict[str, object], Callable[[], object]], bool]
+Act = Callable[[str, Callable[[Actor], object]], bool]
 
 
 def _local(ts: datetime | None) -> str:
@@ -45,7 +46,7 @@ def _expiry(day: Any, at: time) -> datetime | None:
     return None if day is None else datetime.combine(day, at, tzinfo=LOCAL)
 
 
-def add_form(who: str, fences: dict[int, str], act: Act) -> None:
+def add_form(fences: dict[int, str], act: Act) -> None:
     with st.form("add_watch"):
         a, b, c = st.columns([2, 1, 1])
         pattern = a.text_input("Plate or pattern", key="watch_pattern",
@@ -66,46 +67,42 @@ def add_form(who: str, fences: dict[int, str], act: Act) -> None:
         submitted = st.form_submit_button("Add to the watchlist", type="primary",
                                           key="watch_add")
     if submitted:
-        def add() -> str:
+        def add(actor: Actor) -> str:
             entry, retro_alerts = wl.add_watch(
                 resources.store(), pattern, match_kind=kind, reason=reason,
-                priority=int(priority or 1), who=who, expires_at=_expiry(day, at),
+                priority=int(priority or 1), who=actor, expires_at=_expiry(day, at),
                 fence_ids=only, retro_days=int(retro))
             return f"#{entry} ({retro_alerts} retroactive alerts)"
 
-        if act(f"Watch entry {{result}} added for {pattern.strip()!r}.", "watchlist.add",
-               {"pattern": pattern, "match_kind": kind, "priority": int(priority or 1),
-                "fence_ids": list(only)}, add):
+        if act(f"Watch entry {{result}} added for {pattern.strip()!r}.", add):
             st.rerun()
 
 
-def remove_form(who: str, entries: list[wl.WatchEntry], act: Act) -> None:
+def remove_form(entries: list[wl.WatchEntry], act: Act) -> None:
     entry = st.selectbox("Entry to remove", entries, index=None, key="remove_pick",
                          format_func=lambda e: f"#{e.id} {e.pattern} ({e.match_kind}) — "
                                                f"{e.reason}")
     if st.button("Remove from the watchlist", disabled=entry is None, key="remove_watch") \
             and entry is not None \
-            and act(f"Watch entry #{entry.id} ({entry.pattern}) removed.", "watchlist.remove",
-                    {"watch": entry.id, "pattern": entry.pattern},
-                    lambda: wl.remove_watch(resources.store(), entry.id, who=who)):
+            and act(f"Watch entry #{entry.id} ({entry.pattern}) removed.",
+                    lambda actor: wl.remove_watch(resources.store(), entry.id, who=actor)):
         st.rerun()
 
 
-def csv_forms(who: str, act: Act) -> None:
+def csv_forms(act: Act) -> None:
     left, right = st.columns(2)
     with left:
         file = st.file_uploader("Import a CSV (columns: " + ", ".join(wl.CSV_COLUMNS) + ")",
                                 type=["csv"], key="watch_csv")
         if st.button("Import", disabled=file is None, key="watch_import") and file is not None:
-            def load() -> int:
+            def load(actor: Actor) -> int:
                 report = wl.import_watch_csv(resources.store(),
                                              file.getvalue().decode("utf-8-sig", "replace"),
-                                             who=who)
+                                             who=actor)
                 st.session_state[IMPORT_KEY] = report
                 return report.added
 
-            if act("{result} watch entries imported.", "watchlist.import",
-                   {"file": file.name}, load):
+            if act("{result} watch entries imported.", load):
                 st.rerun()
         report = st.session_state.get(IMPORT_KEY)
         if report is not None:
@@ -118,7 +115,7 @@ def csv_forms(who: str, act: Act) -> None:
                            "watchlist.csv", "text/csv", key="watch_export")
 
 
-def show(who: str, *, may_edit: bool, act: Act) -> None:
+def show(*, may_edit: bool, act: Act) -> None:
     """The watchlist tab (editing only with ``may_edit``)."""
     store = resources.store()
     fences = {f.id: f"#{f.id} {f.name}" for f in gf.list_fences(store)}
@@ -133,9 +130,9 @@ def show(who: str, *, may_edit: bool, act: Act) -> None:
         st.info("Your role may see the watchlist but not change it.")
         return
     st.subheader("Add an entry")
-    add_form(who, fences, act)
+    add_form(fences, act)
     if entries:
         st.subheader("Remove an entry")
-        remove_form(who, entries, act)
+        remove_form(entries, act)
     st.subheader("CSV import and export")
-    csv_forms(who, act)
+    csv_forms(act)

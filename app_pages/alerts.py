@@ -107,7 +107,13 @@ def decision(alert: pd.Series, who: str | None) -> None:
                                   (right, "dismissed", "Dismiss")):
         if column.button(label, key=f"{status}_{alert['id']}",
                          type="primary" if status == "acknowledged" else "secondary"):
-            set_alert_status(resources.store(), int(alert["id"]), status, who=who, note=note)
+            why = note.strip() if len(note.strip()) >= 3 else f"alert #{alert['id']} {status}"
+            try:  # the library checks the role and audits the decision with it
+                set_alert_status(resources.store(), int(alert["id"]), status,
+                                 who=auth.actor(why[:200]), note=note)
+            except TracingError as exc:
+                st.error(f"Alert #{alert['id']} not {status}: {exc}")
+                return
             st.session_state["alert_done"] = f"Alert #{alert['id']} {status}."
             st.rerun()
 

@@ -1,8 +1,10 @@
 """Who is logged in, what they may do, and the reason every sensitive action needs.
 
 Every page starts with ``user = auth.require("<permission>")`` (permissions:
-:data:`tracing.access.roles.PERMISSIONS`). Searches, traces, exports and watchlist or
-geofence changes take a reason from ``auth.reason_input(...)`` and are written to the
+:data:`tracing.access.roles.PERMISSIONS`). Sensitive operations take a reason from
+``auth.reason_input(...)``: changes (watchlists, geofences, alert decisions, the camera
+registry) pass ``auth.actor(reason)`` to the library, which checks the role and writes the
+audit entry in the change's transaction; searches, traces and exports are written to the
 audit log with ``auth.log(action, params, reason)``.
 """
 
@@ -15,9 +17,10 @@ import streamlit as st
 
 from app_pages import resources
 from tracing.access import audit, sessions
+from tracing.access.actor import Actor
 from tracing.access.roles import PERMISSIONS, allowed
 from tracing.access.users import User
-from tracing.errors import AuditError, TracingError
+from tracing.errors import AccessError, AuditError, TracingError
 
 SESSION_KEY = "auth_session"
 """Session-state key of the logged-in :class:`tracing.access.sessions.Session`."""
@@ -69,6 +72,15 @@ def logout() -> None:
                          reason="sign-out")
         except TracingError as exc:
             st.error(f"Logout not recorded: {exc}")
+
+
+def actor(reason: str) -> Actor:
+    """The logged-in user acting for ``reason``: what the library's sensitive operations
+    take (they check the role and write the audit entry with the change)."""
+    user = current_user()
+    if user is None:
+        raise AccessError("nobody is logged in")
+    return Actor(user.name, user.role, reason)
 
 
 def may(permission: str) -> bool:

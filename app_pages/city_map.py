@@ -13,6 +13,7 @@ from streamlit_folium import st_folium
 from app_pages import auth, resources
 from tracing import cameras as registry
 from tracing import maps, safecsv
+from tracing.access.registry import replace_registry
 from tracing.errors import TracingError
 
 TABLE_COLUMNS = ["code", "name", "ward", "is_lpr", "heading", "heading_known", "road", "status",
@@ -74,9 +75,8 @@ def import_form() -> None:
             try:
                 loaded = registry.read_registry(path)
                 snapped = registry.snap_cameras(loaded, resources.road_edges())
-                resources.store().replace_cameras(snapped)
-                auth.log("registry.replace", {"file": upload.name, "cameras": len(snapped)},
-                         reason)
+                replace_registry(resources.store(), snapped, who=auth.actor(reason),
+                                 source=upload.name)  # checked and audited with the change
             except TracingError as exc:
                 st.error(f"Registry not loaded: {exc}")
                 return

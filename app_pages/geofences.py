@@ -13,6 +13,7 @@ import streamlit as st
 
 from app_pages import _fence_map, _watchlist, auth, resources
 from tracing import settings
+from tracing.access.actor import Actor
 from tracing.alerts import geofences as gf
 from tracing.errors import TracingError
 
@@ -24,24 +25,19 @@ def local(ts: Any) -> str:
     return "" if ts is None else ts.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
 
 
-def act(done: str, action: str, params: dict[str, object], work: Callable[[], object]
-        ) -> bool:
-    """Run a change once a reason is given, audit-log it, report it; True when it ran."""
+def act(done: str, work: Callable[[Actor], object]) -> bool:
+    """Run a change once a reason is given and report it; True when it ran. The library
+    checks the role and writes the audit entry in the change's transaction."""
     reason = st.session_state.get("fence_reason_ok")
     if not reason:
         st.error("Enter a reason or case number (top of the page) before changing anything.")
         return False
     try:
-        result = work()
+        result = work(auth.actor(reason))
     except TracingError as exc:
         st.error(str(exc))
         return False
-    message = done.replace("{result}", str(result))
-    try:
-        auth.log(action, params, reason)
-    except TracingError as exc:
-        message += f" It could not be written to the audit log: {exc}"
-    st.session_state["fence_done"] = message
+    st.session_state["fence_done"] = done.replace("{result}", str(result))
     return True
 
 
@@ -55,8 +51,7 @@ def fence_name(fence: gf.Geofence) -> str:
     return f"#{fence.id} {fence.name} ({fence.kind})"
 
 
-def drawing_panel(drawn: list[dict[str, Any]] | None, editing: gf.Geofence | None,
-                  who: str) -> None:
+def drawing_panel(drawn: list[dict[str, Any]] | None, editing: gf.Geofence | None) -> None:
     """The preview of what is on the draw layer, with its Save button."""
     if editing is not None:
         st.markdown(f"**Editing the shape of {fence_name(editing)}**: move its vertices with "
@@ -83,10 +78,9 @@ def drawing_panel(drawn: list[dict[str, Any]] | None, editing: gf.Geofence | Non
         st.code(shapely.to_geojson(shape), language="json", wrap_lines=True)
     if editing is not None:
         if st.button("Save this shape", type="primary", key="save_edited"):
-            changed = act(f"Shape of {fence_name(editing)} saved.", "geofence.update",
-                          {"fence": editing.id, "geometry": "edited on the map"},
-                          lambda: gf.update_fence(resources.store(), editing.id, who=who,
-                                                  geometry=shape))
+            changed = act(f"Shape of {fence_name(editing)} saved.",
+                          lambda actor: gf.update_fence(resources.store(), editing.id, who=actor,
+                                                        geometry=shape))
             if changed:
                 st.session_state[EDITING_KEY] = None
             finish(changed)
@@ -94,9 +88,8 @@ def drawing_panel(drawn: list[dict[str, Any]] | None, editing: gf.Geofence | Non
     name = st.text_input("Name of the new fence", key="drawn_name",
                          placeholder="e.g. Thủ Thiêm depot")
     if st.button("Save fence", type="primary", key="save_drawn"):
-        finish(act(f"Fence {name.strip()!r} saved (#{{result}}).", "geofence.create",
-                   {"name": name, "source": "drawn"},
-                   lambda: gf.create_fence(resources.store(), name, shape, who=who)))
+        finish(act(f"Fence {name.strip()!r} saved (#{{result}}).",
+                   lambda actor: gf.create_fence(resources.store(), name, shape, who=actor)))
 
 
 def _collection(geometries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -105,7 +98,7 @@ def _collection(geometries: list[dict[str, Any]]) -> dict[str, Any]:
                          for g in geometries]}
 
 
-def create_other_ways(who: str) -> None:
+def create_other_ways() -> None:
     """Fences from GeoJSON, wards, a point, a road, and the gateway fences."""
     upload, wards, point, road, gateways = st.tabs(
         ["GeoJSON", "Wards", "Around a point", "Along a road", "Gateway fences"])
@@ -117,20 +110,18 @@ def create_other_ways(who: str) -> None:
                                 key="geojson_file")
         if st.button("Create fence from GeoJSON", key="create_geojson"):
             source = file.getvalue().decode("utf-8", errors="replace") if file else text
-            finish(act(f"Fence {name.strip()!r} saved (#{{result}}).", "geofence.create",
-                       {"name": name, "source": "geojson"},
-                       lambda: gf.create_fence(resources.store(), name,
-                                               gf.fence_from_geojson(source), who=who)))
+            finish(act(f"Fence {name.strip()!r} saved (#{{result}}).",
+                       lambda actor: gf.create_fence(resources.store(), name,
+                                                     gf.fence_from_geojson(source), who=actor)))
     with wards:
         chosen = st.multiselect("Wards", resources.wards()["ward"].tolist(), key="ward_pick")
         name = st.text_input("Fence name (empty: the wards' names)", key="ward_name").strip() \
             or ", ".join(chosen)
         if st.button("Create fence from wards", key="create_wards"):
-            finish(act(f"Fence {name.strip()!r} saved (#{{result}}).", "geofence.create",
-                       {"name": name, "wards": chosen},
-                       lambda: gf.create_fence(resources.store(), name,
-                                               gf.ward_fence(resources.wards(), chosen),
-                                               who=who)))
+            finish(act(f"Fence {name.strip()!r} saved (#{{result}}).",
+                       lambda actor: gf.create_fence(resources.store(), name,
+                                                     gf.ward_fence(resources.wards(), chosen),
+                                                     who=actor)))
     with point:
         a, b, c = st.columns(3)
         lat = a.number_input("Latitude", value=10.8500, format="%.5f", key="point_lat")
@@ -139,10 +130,9 @@ def create_other_ways(who: str) -> None:
                                 key="point_radius")
         name = st.text_input("Fence name", key="point_name")
         if st.button("Create circular fence", key="create_point"):
-            finish(act(f"Fence {name.strip()!r} saved (#{{result}}).", "geofence.create",
-                       {"name": name, "lon": lon, "lat": lat, "radius_m": radius},
-                       lambda: gf.create_fence(resources.store(), name,
-                                               gf.point_fence(lon, lat, radius), who=who)))
+            finish(act(f"Fence {name.strip()!r} saved (#{{result}}).",
+                       lambda actor: gf.create_fence(resources.store(), name,
+                                                     gf.point_fence(lon, lat, radius), who=actor)))
     with road:
         a, b = st.columns([3, 1])
         road_name = a.selectbox("Road", road_names(), index=None, key="road_pick",
@@ -152,21 +142,20 @@ def create_other_ways(who: str) -> None:
         name = st.text_input("Fence name (empty: the road's name)",
                              key="road_name").strip() or (road_name or "")
         if st.button("Create fence along the road", key="create_road"):
-            finish(act(f"Fence {name.strip()!r} saved (#{{result}}).", "geofence.create",
-                       {"name": name, "road": road_name, "width_m": width},
-                       lambda: gf.create_fence(resources.store(), name,
-                                               gf.road_fence(resources.road_edges(),
-                                                             road_name or "", width),
-                                               who=who)))
+            finish(act(f"Fence {name.strip()!r} saved (#{{result}}).",
+                       lambda actor: gf.create_fence(resources.store(), name,
+                                                     gf.road_fence(resources.road_edges(),
+                                                                   road_name or "", width),
+                                                     who=actor)))
     with gateways:
         st.caption("One fence around every place where a main road enters Thủ Đức, named "
                    f"after the road (radius {settings.GATEWAY_FENCE_RADIUS_M:g} m). Fences "
                    "that already exist (same name) are kept.")
         if st.button("Generate the gateway fences", key="create_gateways"):
-            finish(act("{result} gateway fences created.", "geofence.gateways", {},
-                       lambda: gf.ensure_gateway_fences(
+            finish(act("{result} gateway fences created.",
+                       lambda actor: gf.ensure_gateway_fences(
                            resources.store(), resources.road_graph(), resources.outline(),
-                           who=who)))
+                           who=actor)))
 
 
 @st.cache_resource(show_spinner=False)
@@ -186,7 +175,7 @@ def fence_table(fences: list[gf.Geofence]) -> pd.DataFrame:
         "changed": local(f.updated_at) if f.updated_by else ""} for f in fences])
 
 
-def manage(fences: list[gf.Geofence], who: str) -> None:
+def manage(fences: list[gf.Geofence]) -> None:
     """Rename, reshape (map or GeoJSON), download and delete one fence."""
     fence = st.selectbox("Fence", fences, format_func=fence_name, key="manage_pick")
     if fence is None:
@@ -196,10 +185,9 @@ def manage(fences: list[gf.Geofence], who: str) -> None:
     with left:
         new_name = st.text_input("New name", value=fence.name, key=f"rename_{fence.id}")
         if st.button("Rename", key="rename"):
-            finish(act(f"Fence #{fence.id} renamed to {new_name.strip()!r}.", "geofence.update",
-                       {"fence": fence.id, "name": new_name},
-                       lambda: gf.update_fence(resources.store(), fence.id, who=who,
-                                               name=new_name)))
+            finish(act(f"Fence #{fence.id} renamed to {new_name.strip()!r}.",
+                       lambda actor: gf.update_fence(resources.store(), fence.id, who=actor,
+                                                     name=new_name)))
         if st.button("Edit the shape on the map", key="edit_on_map"):
             st.session_state[EDITING_KEY] = fence.id
             st.rerun()
@@ -207,20 +195,19 @@ def manage(fences: list[gf.Geofence], who: str) -> None:
                            "application/geo+json", key="download_fence")
         confirm = st.checkbox(f"Yes, delete {fence.name!r}", key=f"confirm_{fence.id}")
         if st.button("Delete fence", disabled=not confirm, key="delete_fence"):
-            finish(act(f"Fence {fence.name!r} deleted.", "geofence.delete", {"fence": fence.id},
-                       lambda: gf.delete_fence(resources.store(), fence.id, who=who)))
+            finish(act(f"Fence {fence.name!r} deleted.",
+                       lambda actor: gf.delete_fence(resources.store(), fence.id, who=actor)))
     with right:
         replacement = st.text_area("Its GeoJSON: copy it, or edit and replace the shape",
                                    value=json.dumps(json.loads(text)["features"][0]),
                                    height=180, key=f"reshape_{fence.id}")
         if st.button("Replace the shape with this GeoJSON", key="reshape"):
-            finish(act(f"Shape of fence #{fence.id} replaced.", "geofence.update",
-                       {"fence": fence.id, "geometry": "GeoJSON"},
-                       lambda: gf.update_fence(resources.store(), fence.id, who=who,
-                                               geometry=gf.fence_from_geojson(replacement))))
+            finish(act(f"Shape of fence #{fence.id} replaced.",
+                       lambda actor: gf.update_fence(resources.store(), fence.id, who=actor,
+                                                     geometry=gf.fence_from_geojson(replacement))))
 
 
-def fences_tab(who: str) -> None:
+def fences_tab() -> None:
     fences = gf.list_fences(resources.store())
     editing_id = st.session_state.get(EDITING_KEY)
     editing = next((f for f in fences if f.id == editing_id), None)
@@ -232,15 +219,15 @@ def fences_tab(who: str) -> None:
         st.caption("Purple: gateway fences · orange: custom fences · blue: the shape being "
                    "drawn or edited · dashed: wards.")
     with right:
-        drawing_panel(drawn, editing, who)
+        drawing_panel(drawn, editing)
     st.subheader("Other ways to make a fence")
-    create_other_ways(who)
+    create_other_ways()
     st.subheader(f"Fences ({len(fences)})")
     if not fences:
         st.info("No fences yet.")
         return
     st.dataframe(fence_table(fences), hide_index=True, width="stretch")
-    manage(fences, who)
+    manage(fences)
 
 
 st.title("Geofences & watchlists")
@@ -256,8 +243,8 @@ part = st.segmented_control("Show", ["Geofences", "Watchlist"], default="Geofenc
                             key="fences_part", label_visibility="collapsed")
 try:
     if part == "Watchlist":
-        _watchlist.show(user.name, may_edit=auth.may("watchlists"), act=act)
+        _watchlist.show(may_edit=auth.may("watchlists"), act=act)
     else:
-        fences_tab(user.name)
+        fences_tab()
 except TracingError as exc:
     st.error(f"Cannot show the geofences: {exc}")

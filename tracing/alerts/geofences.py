@@ -19,6 +19,7 @@ from typing import Any, Final, Literal
 import networkx as nx
 import shapely
 
+from tracing.access.actor import Who, name_of, permit, record_change
 from tracing.alerts.common import check_who, fetch, optional, records, to_datetime, utc_now
 from tracing.alerts.shapes import (
     FenceGeometry,
@@ -88,13 +89,15 @@ def _name_taken(store_con: Any, name: str, *, other_than: int | None = None) -> 
     return bool(row and row[0])
 
 
-def create_fence(store: Store, name: str, geometry: FenceGeometry, *, who: str,
+def create_fence(store: Store, name: str, geometry: FenceGeometry, *, who: Who,
                  kind: FenceKind = "custom") -> int:
-    """Store a new fence (the name must be unused among live fences); its id."""
+    """Store a new fence (the name must be unused among live fences); its id. ``who``: an
+    :class:`~tracing.access.actor.Actor` (checked and audited) or a system name."""
     fence = check_fence(geometry)
-    text, user = _check_name(name), check_who(who, GeofenceError)
+    text, user = _check_name(name), check_who(name_of(who), GeofenceError)
     if kind not in KINDS:
         raise GeofenceError(f"fence kind {kind!r} must be one of {', '.join(KINDS)}")
+    permit(store, who, "geofences", "geofence.create", {"name": text})
     now = utc_now()
     with store.writer() as con:
         if _name_taken(con, text):
@@ -103,7 +106,9 @@ def create_fence(store: Store, name: str, geometry: FenceGeometry, *, who: str,
             "INSERT INTO geofences (name, kind, geojson, created_by, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             [text, kind, shapely.to_geojson(fence), user, now, now]).fetchone()
-    assert row is not None
+        assert row is not None
+        record_change(con, who, "geofence.create",
+                      {"fence": int(row[0]), "name": text, "kind": kind})
     return int(row[0])
 
 
@@ -114,12 +119,14 @@ def _live(con: Any, fence_id: int) -> None:
         raise GeofenceError(f"no fence with id {fence_id!r}")
 
 
-def update_fence(store: Store, fence_id: int, *, who: str, name: str | None = None,
+def update_fence(store: Store, fence_id: int, *, who: Who, name: str | None = None,
                  geometry: FenceGeometry | None = None) -> None:
     """Rename a fence and/or replace its shape (checked like a new one)."""
-    user = check_who(who, GeofenceError)
+    user = check_who(name_of(who), GeofenceError)
     text = None if name is None else _check_name(name)
     shape_json = None if geometry is None else shapely.to_geojson(check_fence(geometry))
+    what = {"fence": int(fence_id), "name": text, "shape": shape_json is not None}
+    permit(store, who, "geofences", "geofence.update", what)
     with store.writer() as con:
         _live(con, fence_id)
         if text is not None and _name_taken(con, text, other_than=int(fence_id)):
@@ -128,15 +135,18 @@ def update_fence(store: Store, fence_id: int, *, who: str, name: str | None = No
             "UPDATE geofences SET name = coalesce(?, name), geojson = coalesce(?, geojson), "
             "updated_at = ?, updated_by = ? WHERE id = ?",
             [text, shape_json, utc_now(), user, int(fence_id)])
+        record_change(con, who, "geofence.update", what)
 
 
-def delete_fence(store: Store, fence_id: int, *, who: str) -> None:
+def delete_fence(store: Store, fence_id: int, *, who: Who) -> None:
     """Mark a fence deleted (who, when); alerts raised on it keep its name."""
-    user = check_who(who, GeofenceError)
+    user = check_who(name_of(who), GeofenceError)
+    permit(store, who, "geofences", "geofence.delete", {"fence": int(fence_id)})
     with store.writer() as con:
         _live(con, fence_id)
         con.execute("UPDATE geofences SET deleted_at = ?, deleted_by = ? WHERE id = ?",
                     [utc_now(), user, int(fence_id)])
+        record_change(con, who, "geofence.delete", {"fence": int(fence_id)})
 
 
 def list_fences(store: Store) -> list[Geofence]:
@@ -159,10 +169,11 @@ def list_fences(store: Store) -> list[Geofence]:
 
 
 def ensure_gateway_fences(store: Store, graph: nx.MultiDiGraph, outline: FenceGeometry, *,
-                          who: str, radius_m: float | None = None) -> int:
+                          who: Who, radius_m: float | None = None) -> int:
     """Create the gateway fences that are missing (by name); how many were created.
     Running it again creates nothing."""
-    user = check_who(who, GeofenceError)
+    user = check_who(name_of(who), GeofenceError)
+    permit(store, who, "geofences", "geofence.gateways", {})
     wanted = (gateway_fences(graph, outline) if radius_m is None
               else gateway_fences(graph, outline, radius_m=radius_m))
     now = utc_now()
@@ -176,6 +187,7 @@ def ensure_gateway_fences(store: Store, graph: nx.MultiDiGraph, outline: FenceGe
                 " VALUES (?, 'gateway', ?, ?, ?, ?)",
                 [name, shapely.to_geojson(check_fence(geometry)), user, now, now])
             created += 1
+        record_change(con, who, "geofence.gateways", {"created": created})
     return created
 
 

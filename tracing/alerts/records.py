@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from tracing import settings
+from tracing.access.actor import Who, name_of, permit, record_change
 from tracing.alerts.common import aware, check_who, fetch, utc_now
 from tracing.errors import AlertError
 from tracing.store import Store
@@ -132,18 +133,22 @@ def list_alerts(store: Store, *, status: str | Iterable[str] | None = None,
         return fetch(con, sql, params)
 
 
-def set_alert_status(store: Store, alert_id: int, status: str, *, who: str,
+def set_alert_status(store: Store, alert_id: int, status: str, *, who: Who,
                      note: str | None = None) -> None:
-    """Acknowledge or dismiss an alert, with who, when and an optional note."""
+    """Acknowledge or dismiss an alert, with who, when and an optional note (``who``: an
+    :class:`~tracing.access.actor.Actor`, checked and audited, or a system name)."""
     if status not in DECISIONS:
         raise AlertError(f"status {status!r} must be one of {', '.join(DECISIONS)}")
-    user = check_who(who, AlertError)
+    user = check_who(name_of(who), AlertError)
     text = (note or "").strip() or None
     if text is not None and len(text) > MAX_NOTE_LENGTH:
         raise AlertError(f"the note is longer than {MAX_NOTE_LENGTH} characters")
+    what = {"alert": int(alert_id), "status": status}
+    permit(store, who, "alerts", "alert.status", what)
     with store.writer() as con:
         row = con.execute("SELECT count(*) FROM alerts WHERE id = ?", [int(alert_id)]).fetchone()
         if not row or not row[0]:
             raise AlertError(f"no alert with id {alert_id!r}")
         con.execute("UPDATE alerts SET status = ?, status_by = ?, status_at = ?, note = ? "
                     "WHERE id = ?", [status, user, utc_now(), text, int(alert_id)])
+        record_change(con, who, "alert.status", what)

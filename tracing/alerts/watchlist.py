@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from tracing import safecsv, settings
+from tracing.access.actor import Who, name_of, permit, record_change
 from tracing.alerts.common import (
     aware,
     check_who,
@@ -189,23 +190,29 @@ def _insert(con: duckdb.DuckDBPyConnection, new: _New, who: str) -> WatchEntry:
 
 
 def add_watch(store: Store, pattern: str, *, match_kind: MatchKind, reason: str,
-              priority: int, who: str, expires_at: datetime | None = None,
+              priority: int, who: Who, expires_at: datetime | None = None,
               fence_ids: Sequence[int] = (), retro_days: int = settings.WATCH_RETRO_DAYS,
               ) -> tuple[int, int]:
-    """Add an entry and check past reads; (entry id, retroactive alerts raised)."""
+    """Add an entry and check past reads; (entry id, retroactive alerts raised). ``who``:
+    an :class:`~tracing.access.actor.Actor` (checked and audited) or a system name."""
     compiled = compile_pattern(pattern, match_kind)
-    user = check_who(who, WatchlistError)
+    user = check_who(name_of(who), WatchlistError)
     days = _retro_days(retro_days)
     fields = (_reason(reason), _priority(priority), _expiry(expires_at))
+    what: dict[str, object] = {"pattern": compiled.text, "match_kind": compiled.kind,
+                               "priority": fields[1], "fence_ids": list(fence_ids)}
+    permit(store, who, "watchlists", "watchlist.add", what)
     with store.writer() as con:
         entry = _insert(con, _New(compiled, *fields, _fence_ids(con, fence_ids)), user)
         retro = raise_retroactive(con, [entry], days=days)
+        record_change(con, who, "watchlist.add", {"watch": entry.id, **what})
     return entry.id, retro
 
 
-def remove_watch(store: Store, watch_id: int, *, who: str) -> None:
+def remove_watch(store: Store, watch_id: int, *, who: Who) -> None:
     """Mark an entry removed (who, when)."""
-    user = check_who(who, WatchlistError)
+    user = check_who(name_of(who), WatchlistError)
+    permit(store, who, "watchlists", "watchlist.remove", {"watch": int(watch_id)})
     with store.writer() as con:
         row = con.execute("SELECT count(*) FROM watchlist WHERE id = ? AND removed_at IS NULL",
                           [int(watch_id)]).fetchone()
@@ -213,6 +220,7 @@ def remove_watch(store: Store, watch_id: int, *, who: str) -> None:
             raise WatchlistError(f"no watch entry with id {watch_id!r}")
         con.execute("UPDATE watchlist SET removed_at = ?, removed_by = ? WHERE id = ?",
                     [utc_now(), user, int(watch_id)])
+        record_change(con, who, "watchlist.remove", {"watch": int(watch_id)})
 
 
 # --- retroactive hits ------------------------------------------------------------------------
@@ -298,13 +306,14 @@ def _parse_line(row: dict[str, str]) -> tuple[Pattern, str, int, datetime | None
     return compiled, _reason(row.get("reason")), _priority(int(text)), _expiry(when), fences
 
 
-def import_watch_csv(store: Store, text: str, *, who: str,
+def import_watch_csv(store: Store, text: str, *, who: Who,
                      retro_days: int = settings.WATCH_RETRO_DAYS) -> ImportReport:
     """Add the valid lines of a watchlist CSV (columns :data:`CSV_COLUMNS`; ``expires_at``,
     ``fence_ids`` (separated by ``;``) and ``priority`` optional); refused lines are listed
     with their line number and reason. A file that is not such a CSV is refused whole."""
-    user = check_who(who, WatchlistError)
+    user = check_who(name_of(who), WatchlistError)
     days = _retro_days(retro_days)
+    permit(store, who, "watchlists", "watchlist.import", {})
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in reader.fieldnames or []]
     unknown = [h for h in header if h not in CSV_COLUMNS and h not in _EXPORT_ONLY]
@@ -331,6 +340,8 @@ def import_watch_csv(store: Store, text: str, *, who: str,
             except WatchlistError as exc:
                 errors.append(f"line {number}: {exc}")
         retro = raise_retroactive(con, added, days=days)
+        record_change(con, who, "watchlist.import", {"added": [e.id for e in added],
+                                                     "refused_lines": len(errors)})
     return ImportReport(len(added), retro, tuple(errors))
 
 

@@ -160,8 +160,12 @@ class Store:
 
     # --- cameras -------------------------------------------------------------------------
 
-    def replace_cameras(self, cameras: pd.DataFrame | pa.Table) -> int:
-        """Replace the ``cameras`` table with a registry (columns :data:`CAMERA_COLUMNS`)."""
+    def replace_cameras(self, cameras: pd.DataFrame | pa.Table, *,
+                        within: Callable[[duckdb.DuckDBPyConnection], object] | None = None
+                        ) -> int:
+        """Replace the ``cameras`` table with a registry (columns :data:`CAMERA_COLUMNS`);
+        ``within`` runs in the same transaction (the audit entry of
+        :func:`tracing.access.registry.replace_registry`)."""
         frame = cameras.to_pandas() if isinstance(cameras, pa.Table) else cameras
         if "id" not in frame.columns:
             raise RegistryError("camera registry has no id column")
@@ -177,6 +181,8 @@ class Store:
             try:
                 con.execute("DELETE FROM cameras")
                 con.execute("INSERT INTO cameras BY NAME SELECT * FROM _cameras_in")
+                if within is not None:
+                    within(con)
             finally:
                 con.unregister("_cameras_in")
         logger.info("store: %s cameras", table.num_rows)
