@@ -13,19 +13,24 @@ Three things keep a flood of failed logins from costing the store anything:
   :data:`settings.LOGIN_AUDIT_EVERY_S` (with the next attempt after that time). Failed
   logins of real accounts are written each (at most LOGIN_MAX_FAILURES per lock-out).
 
-Password hashes are verified in at most :data:`settings.LOGIN_HASH_SLOTS` threads at once
-(:data:`HASH_SLOTS`). State is per process: a restart forgets the counts (not the accounts'
-locks).
+Password hashes are computed in :data:`settings.LOGIN_HASH_SLOTS` worker threads of low
+scheduling priority (:func:`hashing`): a flood uses at most that many cores, and only what
+ingest and queries leave idle. State is per process: a restart forgets the counts (not the
+accounts' locks).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter, OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 from zoneinfo import ZoneInfo
 
 from tracing import settings
@@ -35,8 +40,24 @@ SUMMARY_WHO: Final = "system:login"
 WRONG: Final = "wrong user name or password"
 LISTED: Final = 20
 """Names and sources listed by count in a summary entry (the rest are counted together)."""
-HASH_SLOTS: Final = threading.BoundedSemaphore(settings.LOGIN_HASH_SLOTS)
-"""Taken around every password hash or verification."""
+HASH_NICENESS: Final = 10
+"""How much lower than the process the hashing threads are scheduled (Linux niceness)."""
+T = TypeVar("T")
+
+
+def _lower_priority() -> None:
+    """Lower the calling thread's scheduling priority (Linux: per thread; elsewhere a no-op)."""
+    with suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICENESS)
+
+
+_HASHING: Final = ThreadPoolExecutor(settings.LOGIN_HASH_SLOTS, thread_name_prefix="hash",
+                                     initializer=_lower_priority)
+
+
+def hashing(work: Callable[[], T]) -> T:
+    """Run a password hash or verification on a hashing thread and wait for its result."""
+    return _HASHING.submit(work).result()
 
 
 def locked_message(until: datetime) -> str:

@@ -60,8 +60,7 @@ def _dummy_hash() -> str:
 
 def _hash(password: str) -> str:
     """The argon2id hash of a password (never inside a store transaction)."""
-    with logins.HASH_SLOTS:
-        return _hasher.hash(password)
+    return logins.hashing(lambda: _hasher.hash(password))
 
 
 def _new_hash(password: str, name: str) -> str:
@@ -232,6 +231,10 @@ def authenticate(store: Store, name: str, password: str, *, source: str | None =
     key, origin = name.strip().lower()[:64], (source or "local")[:64]
     throttle = logins.throttle_for(store.path)
     _write_summary(store, throttle, when)
+    until = throttle.refused_until(key, origin, when, known=True)  # the source's lock only
+    if until is not None:
+        throttle.refused(key, origin, when)
+        raise AccessError(logins.locked_message(until))
     with store.reader() as con:
         row = con.execute(_SELECT, [key]).fetchone()
     until = throttle.refused_until(key, origin, when, known=row is not None)
@@ -245,7 +248,7 @@ def authenticate(store: Store, name: str, password: str, *, source: str | None =
         throttle.failed(key, origin, when, known=False)
         raise AccessError(logins.WRONG)
     name, role, must_change, disabled, epoch, digest = row[:6]
-    right = not disabled and _matches(str(digest), password)
+    right = _matches(str(digest), password) and not disabled  # hashed either way: no timing
     rehashed = _hash(password) if right and _hasher.check_needs_rehash(str(digest)) else None
     with store.writer() as con:
         if right:
@@ -301,8 +304,7 @@ def change_password(store: Store, name: str, old: str, new: str, *,
 
 def _matches(digest: str, password: str) -> bool:
     try:
-        with logins.HASH_SLOTS:
-            return _hasher.verify(digest, password)
+        return logins.hashing(lambda: _hasher.verify(digest, password))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
