@@ -284,7 +284,9 @@ def login_flood(root: Path, seconds: float) -> tuple[dict[str, float], tuple[int
         figures[f"ingest_flood_ratio_{label}"] = round(rate / alone, 2)
         figures[f"flood_attempts_{label}"] = sum(counts)
     figures["flood_audit_rows"] = len(audit.entries(store)) - rows_before
-    held = [figures["ingest_flood_ratio_one_source"] >= 0.8,
+    # held: the flood takes at most one core of two from ingest (the probe that broke it
+    # cut ingest to 0.08 of its rate) and writes no audit row per attempt
+    held = [figures["ingest_flood_ratio_one_source"] >= 0.5,
             figures["ingest_flood_ratio_many_sources"] >= 0.5, figures["flood_audit_rows"] <= 2]
     return figures, (len(held), sum(held))
 
