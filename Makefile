@@ -57,6 +57,7 @@ bench: setup  ## every benchmark; each prints a final `RESULT <name> key=value â
 	$(PY) bench/coverage.py
 	$(PY) bench/alerts.py
 	$(PY) bench/retention.py
+	$(PY) bench/hardening.py
 	$(PY) bench/recognition.py
 
 clean:
