@@ -527,6 +527,7 @@ def _shape() -> shapely.Polygon:
 
 def _operations(store: Store) -> dict[str, tuple[str, Callable[[Actor], object]]]:
     """Each sensitive change: (permission, a call of it by an actor)."""
+    from tracing.access import cases
     from tracing.access.registry import replace_registry
     from tracing.alerts import geofences as gf
     from tracing.alerts import watchlist as wl
@@ -538,7 +539,9 @@ def _operations(store: Store) -> dict[str, tuple[str, Callable[[Actor], object]]
         con.execute("INSERT INTO alerts (kind, plate) VALUES ('watchlist', '51A-123.45')")
         alert = int(con.execute("SELECT max(id) FROM alerts").fetchone()[0])  # type: ignore[index]
     cameras = pd.DataFrame({"id": ["cam-z"], "lon": [106.75], "lat": [10.85], "is_lpr": [True]})
+    store.ingest(_read("c1"))
     return {
+        "case.attach": ("cases", lambda a: cases.attach_reads(store, "CASE-1", ["c1"], by=a)),
         "geofence.create": ("geofences", lambda a: gf.create_fence(store, "New", _shape(), who=a)),
         "geofence.update": ("geofences", lambda a: gf.update_fence(store, fence, who=a,
                                                                    name="Renamed")),
@@ -560,7 +563,8 @@ def _tables(store: Store) -> tuple[object, ...]:
         return tuple(con.execute(f"SELECT count(*), {extra} FROM {table}").fetchone()  # noqa: S608
                      for table, extra in (("geofences", "max(name), count(deleted_at)"),
                                           ("watchlist", "count(removed_at)"),
-                                          ("alerts", "max(status)"), ("cameras", "max(id)")))
+                                          ("alerts", "max(status)"), ("cameras", "max(id)"),
+                                          ("case_reads", "max(case_ref)")))
 
 
 def test_each_change_is_refused_and_audited_for_a_role_that_may_not(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 
 from tracing.access import audit
+from tracing.access.actor import Actor, Who, name_of, permit
 from tracing.errors import AuditError
 from tracing.store import Store
 
@@ -26,12 +27,16 @@ def check_case(case_ref: str) -> str:
     return text
 
 
-def attach_reads(store: Store, case_ref: str, read_ids: Iterable[str], *, by: str) -> int:
-    """Attach stored reads to a case (audited); return how many were newly attached.
+def attach_reads(store: Store, case_ref: str, read_ids: Iterable[str], *, by: Who) -> int:
+    """Attach stored reads to a case (audited in the same transaction); return how many
+    were newly attached. ``by``: an :class:`~tracing.access.actor.Actor` (its role must
+    hold ``cases``; the reason is its own) or a user name (reason: the case).
 
     Unknown read ids are ignored; a read already attached to the case stays once.
     """
     case = check_case(case_ref)
+    permit(store, by, "cases", "case.attach", {"case": case})
+    who = name_of(by)
     ids = pa.table({"read_id": pa.array(sorted({str(r) for r in read_ids}), pa.string())})
     with store.writer() as con:
         con.register("_attach", ids)
@@ -41,13 +46,14 @@ def attach_reads(store: Store, case_ref: str, read_ids: Iterable[str], *, by: st
                 "WHERE a.read_id NOT IN (SELECT read_id FROM case_reads WHERE case_ref = ?) "
                 "ORDER BY 1", [case]).fetchall()
             con.executemany("INSERT INTO case_reads (case_ref, read_id, attached_by) "
-                            "VALUES (?, ?, ?)", [[case, row[0], by] for row in new])
+                            "VALUES (?, ?, ?)", [[case, row[0], who] for row in new])
         finally:
             con.unregister("_attach")
         names = [row[0] for row in new]
-        audit.record_in(con, who=by, action="case.attach",
+        audit.record_in(con, who=who, action="case.attach",
                         params={"case": case, "reads": len(names),
-                                "read_ids": names[:AUDIT_IDS]}, reason=f"case {case}")
+                                "read_ids": names[:AUDIT_IDS]},
+                        reason=by.reason if isinstance(by, Actor) else f"case {case}")
     return len(names)
 
 
