@@ -128,7 +128,7 @@ def add_prisms(fmap: folium.Map, legs: list[RouteLeg]) -> None:
     could have stayed (a layer under the paths)."""
     group = folium.FeatureGroup(name="Where it could have been (long gaps)")
     for leg in legs:
-        for i, band in enumerate(leg.prism):
+        for i, band in enumerate(leg.prism.bands() if leg.prism else ()):
             upper = "" if band.stay_max_s is None else f"–{band.stay_max_s / 60:.0f}"
             tip = (f"Leg {leg.index + 1}: could have stayed here "
                    f"{band.stay_min_s / 60:.0f}{upper} min")

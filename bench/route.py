@@ -52,6 +52,7 @@ from tracing.routes import Route, ScoringModel, Sighting, load_path_cache, recon
 from tracing.routes.candidates import pair_paths, passed_cameras
 from tracing.routes.evidence import CameraActivity
 from tracing.routes.pathcache import PathCache
+from tracing.routes.prism import leg_prism, node_stay_s
 from tracing.simulate import SimulationConfig, simulate
 from tracing.simulate.truth import passes_table, reads_table, trips_table
 from tracing.travel import impossible
@@ -101,6 +102,11 @@ class Leg:
     """The true trip's driver type (simulator route variant; 0 drives fastest paths)."""
     detour: bool = False
     """The true trip detours or stops at an intermediate place."""
+    stop_stay_s: float | None = None
+    """On a leg that holds the true trip's stop: the longest stay the prism allows there
+    (negative: the stop lies outside the prism)."""
+    stop_rank: float | None = None
+    """Share of the prism's road length ranked above the true stop by that stay."""
 
 
 def registry_for(share: float) -> pd.DataFrame:
@@ -207,7 +213,7 @@ def _sites(cache: PathCache, c: int) -> list[tuple[int, float]]:
     p = float(cache.camera_position[c])
     out = [(int(cache.camera_edge[c]), p)]
     if cache.camera_both[c] and cache.camera_reverse[c] >= 0:
-        out.append((int(cache.camera_reverse[c]), 1 - p))
+        out.append((int(cache.camera_reverse[c]), float(cache.camera_reverse_position[c])))
     return out
 
 
@@ -235,6 +241,8 @@ def evaluate(graph: nx.MultiDiGraph, engine: Engine, day: SimDay, *, model: Scor
     nodes_of = dict(zip(trips["trip_id"], trips["nodes"], strict=True))
     variant_of = dict(zip(trips["trip_id"], trips["variant"], strict=True))
     detour_of = dict(zip(trips["trip_id"], trips["via_node"].notna(), strict=True))
+    stop_of = {int(t): int(v) for t, v, d in zip(trips["trip_id"], trips["via_node"],
+                                                  trips["dwell_s"], strict=True) if d > 0}
     plate_of = dict(zip(day.vehicles["vehicle_id"], day.vehicles["plate"], strict=True))
     pass_of = reads.set_index("read_id")[["trip_id", "pass_id"]]
     step_of = passes.set_index("pass_id")["step"]
@@ -278,6 +286,10 @@ def evaluate(graph: nx.MultiDiGraph, engine: Engine, day: SimDay, *, model: Scor
                        detour=bool(detour_of[int(ta.trip_id)]))
             if with_pool:
                 item.pool = pool_features(cache, pair, true_nodes)
+            stop = stop_of.get(int(ta.trip_id))
+            if stop is not None and stop in true_nodes[1:]:
+                item.stop_stay_s, item.stop_rank = stop_in_prism(cache, pair, leg.duration_s,
+                                                                 stop)
             legs.append(item)
     return {"legs": legs, "trips": len(trips_seen),
             "ms_per_leg": 1000 * ours_s / max(all_legs, 1),
@@ -287,6 +299,14 @@ def evaluate(graph: nx.MultiDiGraph, engine: Engine, day: SimDay, *, model: Scor
             "false_splits": split / max(plates, 1), "failed_plates": failed}
 
 
+def stop_in_prism(cache: PathCache, pair: tuple[int, int], observed_s: float, stop: int
+                  ) -> tuple[float, float]:
+    """The prism's longest stay at the true stop (OSM node) and its rank in the prism."""
+    node = int(np.searchsorted(cache.node_ids, stop))
+    stay = node_stay_s(cache, *pair, observed_s, node)
+    return stay, leg_prism(cache, *pair, observed_s).rank_of(stay)
+
+
 def pool_features(cache: PathCache, pair: tuple[int, int], true_nodes: list[int]
                   ) -> list[dict[str, Any]]:
     """Every pool candidate's features and whether it is the true path (for fitting)."""
@@ -294,9 +314,9 @@ def pool_features(cache: PathCache, pair: tuple[int, int], true_nodes: list[int]
     out = []
     for p in pair_paths(cache, *pair):
         edges = set(edge_pairs([int(n) for n in cache.node_ids[p.nodes[1:-1]]]))
-        passed = passed_cameras(cache, p, *pair, front_plate=True)
+        rear, _ = passed_cameras(cache, p, *pair)
         out.append({"free": p.free_flow_s, "minor": p.minor_s,
-                    "missed": sum(1 for c in passed if cache.expected(c)),
+                    "missed": sum(1 for c in rear if cache.expected(c)),
                     "true": _match(edges, truth)})
     return out
 
@@ -387,6 +407,11 @@ def metrics(result: dict[str, Any], regime: str) -> dict[str, float]:
     for low, high, name in BUCKETS:
         add(f"_{regime}_{name}", frame[(frame.true_m >= low) & (frame.true_m < high)])
     out[f"calibration_error_{regime}"] = ece(probs, hits)
+    stops = [leg for leg in result["legs"] if leg.stop_stay_s is not None]
+    out[f"stop_legs_{regime}"] = len(stops)
+    if stops:
+        out[f"prism_recall_{regime}"] = float(np.mean([leg.stop_stay_s >= 0 for leg in stops]))
+        out[f"prism_rank_{regime}"] = float(np.median([leg.stop_rank for leg in stops]))
     return out
 
 

@@ -16,6 +16,9 @@ as the benchmark does, and compares, on the same legs, length-weighted edge F1 o
 - ``bayes_prior``: the same without the evidence (road-class preference alone);
 - ``bayes_known_type``: as ``bayes`` but told the trip's driver type (its variant).
 
+Sampled paths start and end on either direction of the two cameras' roads (the shortest
+under each cost field wins), on the car network for every leg (motorbike legs included: a
+small advantage of the ceiling over the engine, which routes motorbikes on theirs).
 Detour and stop trips are not modelled by the sampled paths (they are direct), so on those
 legs the ``bayes`` figures are not a ceiling; the split ``*_direct`` (legs of trips without a
 detour) is where the estimate is a ceiling up to Monte Carlo noise. Last line ``BOUND route``.
@@ -25,8 +28,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
+from pathlib import Path as FilePath
 from typing import Any
 
 import networkx as nx
@@ -36,7 +42,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from tracing import network, settings
-from tracing.routes import ScoringModel, build_path_cache
+from tracing.routes import ScoringModel
 from tracing.routes.pathcache import PathCache
 from tracing.routes.scoring import time_fit
 
@@ -69,23 +75,39 @@ def _walk(pred: np.ndarray, s: int, t: int) -> Path | None:
     return tuple(reversed(out))
 
 
+def _sites(cache: PathCache, c: int) -> list[tuple[int, float]]:
+    """(edge, position) of each direction camera ``c`` reads."""
+    p = float(cache.camera_position[c])
+    out = [(int(cache.camera_edge[c]), p)]
+    if cache.camera_both[c] and cache.camera_reverse[c] >= 0:
+        out.append((int(cache.camera_reverse[c]), float(cache.camera_reverse_position[c])))
+    return out
+
+
 def sampled_paths(cache: PathCache, legs: list[bench.Leg], costs: list[tuple[int, np.ndarray]]
-                  ) -> list[list[tuple[int, Path]]]:
-    """Per leg: (driver type, shortest path) under every sampled cost field."""
+                  ) -> list[list[tuple[int, Path, float]]]:
+    """Per leg: (driver type, shortest path, free-flow time of the two partial camera edges)
+    under every sampled cost field, over either direction of each camera's road."""
     n = len(cache.node_ids)
-    starts = sorted({leg.pair[0] for leg in legs})
-    row = {a: i for i, a in enumerate(starts)}
-    heads = cache.edge_v[cache.camera_edge[starts]]
-    out: list[list[tuple[int, Path]]] = [[] for _ in legs]
+    heads = sorted({int(cache.edge_v[e]) for leg in legs for e, _ in _sites(cache, leg.pair[0])})
+    row = {h: i for i, h in enumerate(heads)}
+    out: list[list[tuple[int, Path, float]]] = [[] for _ in legs]
     for variant, cost in costs:
-        matrix = csr_matrix((cost, (cache.edge_u, cache.edge_v)), shape=(n, n))
-        pred = dijkstra(matrix, indices=heads, return_predecessors=True)[1]
+        o = cache.edge_open
+        matrix = csr_matrix((cost[o], (cache.edge_u[o], cache.edge_v[o])), shape=(n, n))
+        dist, pred = dijkstra(matrix, indices=heads, return_predecessors=True)
         for i, leg in enumerate(legs):
-            a, b = leg.pair
-            s, t = int(cache.edge_v[cache.camera_edge[a]]), int(cache.edge_u[cache.camera_edge[b]])
-            path = _walk(pred[row[a]], s, t)
-            if path is not None:
-                out[i].append((variant, path))
+            best: tuple[float, Path | None, float] = (np.inf, None, 0.0)
+            for ea, pa in _sites(cache, leg.pair[0]):
+                for eb, pb in _sites(cache, leg.pair[1]):
+                    s, t = int(cache.edge_v[ea]), int(cache.edge_u[eb])
+                    ends = (1 - pa) * cost[ea] + pb * cost[eb]
+                    total = float(dist[row[s], t] + ends)
+                    if total < best[0]:
+                        free = float((1 - pa) * cache.edge_tt[ea] + pb * cache.edge_tt[eb])
+                        best = (total, _walk(pred[row[s]], s, t), free)
+            if best[1] is not None:
+                out[i].append((variant, best[1], best[2]))
     return out
 
 
@@ -93,19 +115,16 @@ def _osm_edges(cache: PathCache, path: Path) -> list[tuple[int, int]]:
     return bench.edge_pairs([int(x) for x in cache.node_ids[list(path)]])
 
 
-def _evidence(cache: PathCache, leg: bench.Leg, paths: list[Path], model: ScoringModel
-              ) -> np.ndarray:
+def _evidence(cache: PathCache, leg: bench.Leg, paths: list[tuple[Path, float]],
+              model: ScoringModel) -> np.ndarray:
     """Log-likelihood of the leg's observation for each path (time fit, missed cameras)."""
     a, b = leg.pair
-    ea, eb = int(cache.camera_edge[a]), int(cache.camera_edge[b])
-    ends = ((1 - cache.camera_position[a]) * cache.edge_tt[ea]
-            + cache.camera_position[b] * cache.edge_tt[eb])
     free, missed = [], []
-    for path in paths:
+    for path, ends in paths:
         edges = cache.edges_of(np.asarray(path, np.int64))
         free.append(float(cache.edge_tt[edges].sum() + ends))
         missed.append(sum(1 for e in edges.tolist() for c in cache.edge_cameras.get(e, ())
-                          if c not in (a, b) and cache.camera_up[c]))
+                          if c not in (a, b) and cache.expected(c)))
     return np.asarray(time_fit(leg.observed_s, np.array(free), model)
                       + np.array(missed) * np.log1p(-model.detection_rate))
 
@@ -118,23 +137,25 @@ def _decide(cache: PathCache, paths: list[Path], weight: np.ndarray) -> Path:
     return paths[int(np.argmax(expected))]
 
 
-def bayes_choices(cache: PathCache, leg: bench.Leg, samples: list[tuple[int, Path]],
+def bayes_choices(cache: PathCache, leg: bench.Leg, samples: list[tuple[int, Path, float]],
                   model: ScoringModel) -> dict[str, Path]:
     """The Bayes decisions of one leg: prior only, prior and evidence, known driver type."""
     types = settings.SIM_ROUTE_VARIANTS
-    per_type = Counter(v for v, _ in samples)
-    weights: dict[Path, float] = {}
-    known: dict[Path, float] = {}
-    for variant, path in samples:
-        weights[path] = weights.get(path, 0.0) + 1.0 / types / per_type[variant]
+    per_type = Counter(v for v, _, _ in samples)
+    weights: dict[tuple[Path, float], float] = {}
+    known: dict[tuple[Path, float], float] = {}
+    for variant, path, ends in samples:
+        key = (path, ends)
+        weights[key] = weights.get(key, 0.0) + 1.0 / types / per_type[variant]
         if variant == leg.variant:
-            known[path] = known.get(path, 0.0) + 1.0
-    paths = list(weights)
-    prior = np.array([weights[p] for p in paths])
-    like = np.exp(_evidence(cache, leg, paths, model))
-    kpaths = list(known) or paths
-    kprior = np.array([known[p] for p in kpaths]) if known else prior
-    klike = np.exp(_evidence(cache, leg, kpaths, model))
+            known[key] = known.get(key, 0.0) + 1.0
+    keys = list(weights)
+    prior = np.array([weights[k] for k in keys])
+    like = np.exp(_evidence(cache, leg, keys, model))
+    kkeys = list(known) or keys
+    kprior = np.array([known[k] for k in kkeys]) if known else prior
+    klike = np.exp(_evidence(cache, leg, kkeys, model))
+    paths, kpaths = [k[0] for k in keys], [k[0] for k in kkeys]
     return {"bayes_prior": _decide(cache, paths, prior / prior.sum()),
             "bayes": _decide(cache, paths, prior * like / (prior * like).sum()),
             "bayes_known_type": _decide(cache, kpaths, kprior * klike / (kprior * klike).sum())}
@@ -167,12 +188,13 @@ def main() -> int:
     began = time.perf_counter()
     graph: nx.MultiDiGraph = network.load_network()
     bench.load_lengths(graph)
-    share, detection, _ = bench.REGIMES[args.regime]
-    registry = bench.registry_for(share)
-    cache = build_path_cache(graph, registry)
-    data = bench.run_sim(graph, registry, seed=args.seed, detection=detection, trips=args.trips)
-    model = ScoringModel(detection_rate=detection * (1 - bench.OCR_ERROR))
-    legs = [leg for leg in bench.evaluate(graph, cache, data, model=model)["legs"]
+    regime = replace(bench.REGIMES[args.regime], trips=args.trips)
+    day = bench.run_sim(graph, regime, seed=args.seed)
+    with tempfile.TemporaryDirectory() as cache_dir:
+        engine = bench.engine_for(graph, day, FilePath(cache_dir))
+    cache = engine.caches["car"]
+    model = ScoringModel(detection_rate=regime.detection * (1 - bench.OCR_ERROR))
+    legs = [leg for leg in bench.evaluate(graph, engine, day, model=model)["legs"]
             if bench.length_of(set(leg.true_edges)) >= 1.0]
     rng = np.random.default_rng(args.seed)
     if len(legs) > args.legs:

@@ -236,12 +236,12 @@ def test_a_long_gap_leg_has_a_prism_shaded_by_the_longest_stay(graph: nx.MultiDi
                                                                               node[1])
     assert on_the_way > behind > 0
     assert on_the_way == pytest.approx(900 + 30 - 0.8 * 120)
-    assert prism.rank_of(cache, on_the_way) == 0.0
-    assert 0 < prism.rank_of(cache, behind) < 1
+    assert prism.rank_of(on_the_way) == 0.0
+    assert 0 < prism.rank_of(behind) < 1
     doc = json.loads(route_geojson(route, prisms=True))
     bands = [f for f in doc["features"] if f["properties"].get("kind") == "prism"]
     assert bands and all(f["geometry"]["type"] == "MultiLineString" for f in bands)
     assert not any(f["properties"].get("kind") == "prism"
                    for f in json.loads(route_geojson(route))["features"])
     short = reconstruct_route(graph, [seen("A", 0), seen("B", 130)], cache=cache).legs[0]
-    assert short.prism == ()
+    assert short.prism is None

@@ -225,13 +225,15 @@ def test_exports(store: Store) -> None:
 
 def test_reads_swapped_by_clock_skew_are_not_clones() -> None:
     graph = nx.MultiDiGraph()
-    graph.add_nodes_from((n, {"x": 106.7 + 0.001 * n, "y": 10.8}) for n in range(1, 5))
+    corners = {1: (106.700, 10.800), 2: (106.701, 10.800), 3: (106.701, 10.801),
+               4: (106.700, 10.801)}  # a square block, 111 m a side
+    graph.add_nodes_from((n, {"x": x, "y": y}) for n, (x, y) in corners.items())
     graph.add_edge(1, 2, 0, length=100.0, travel_time=10.0)
     graph.add_edge(2, 3, 0, length=20000.0, travel_time=1000.0)
     graph.add_edge(3, 4, 0, length=100.0, travel_time=10.0)
     graph.add_edge(4, 1, 0, length=100.0, travel_time=10.0)
     cams = pd.DataFrame({"id": ["A", "B"], "edge_u": [1, 3], "edge_v": [2, 4], "edge_key": 0,
-                         "lon": [106.7015, 106.7035], "lat": 10.8, "status": "up"})
+                         "lon": [106.7005, 106.7005], "lat": [10.800, 10.801], "status": "up"})
     reach = reachability_from_graph(graph, cams)
     assert (reach.travel_s("A", "B"), reach.travel_s("B", "A")) == (1000.0, 10.0)
     reads = pd.DataFrame({"read_id": ["x", "y"], "plate": ["P", "P"], "camera_id": ["A", "B"],

@@ -254,30 +254,43 @@ class CameraSites:
     """Cameras placed on the compiled roads.
 
     ``edge`` is the directed edge the registry snapped the camera to, ``position`` where
-    along it the camera stands (0 = start, 1 = end). ``reverse`` is the opposite edge of a
-    two-way road (-1 on a one-way road): a camera reading both directions (``both``) sees
-    the vehicles on it too, at position ``1 - position``.
+    along it the camera stands (0 = start, 1 = end). ``reverse`` is the edge carrying the
+    other direction of the same road (-1: none), ``reverse_position`` the camera's place
+    along it: the reverse edge of a two-way road, or the other carriageway of a divided one.
+    A camera reading both directions (``both``) sees the vehicles there too.
     """
 
     ids: tuple[str, ...]
     edge: IntArray
     reverse: IntArray
     position: FloatArray
+    reverse_position: FloatArray
     both: BoolArray
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def sites(self) -> tuple[IntArray, IntArray, FloatArray]:
-        """Every (camera, edge, position) where a camera reads traffic, as arrays."""
+    def sites(self) -> tuple[IntArray, IntArray, FloatArray, BoolArray]:
+        """Every (camera, edge, position, oncoming) where a camera reads traffic."""
         two = np.flatnonzero(self.both & (self.reverse >= 0))
         camera = np.concatenate([np.arange(len(self.ids)), two]).astype(np.int64)
         edge = np.concatenate([self.edge, self.reverse[two]]).astype(np.int64)
-        position = np.concatenate([self.position, 1.0 - self.position[two]])
-        return camera, edge, position
+        position = np.concatenate([self.position, self.reverse_position[two]])
+        return camera, edge, position, np.arange(len(edge)) >= len(self.ids)
 
 
-def reverse_edges(roads: Roads, edges: IntArray) -> IntArray:
+def edge_lines(roads: Roads, edges: IntArray) -> npt.NDArray[np.object_]:
+    """The LineString of each edge (a straight line between its nodes where it has none)."""
+    lines = roads.geometry[edges].copy()
+    missing = np.flatnonzero([g is None for g in lines])
+    if len(missing):
+        u, v = roads.edge_u[edges[missing]], roads.edge_v[edges[missing]]
+        lines[missing] = shapely.linestrings(
+            np.stack([np.c_[roads.x[u], roads.y[u]], np.c_[roads.x[v], roads.y[v]]], axis=1))
+    return lines
+
+
+def _reverse_edges(roads: Roads, edges: IntArray) -> IntArray:
     """The fastest edge from each edge's head back to its tail (-1 where the road is
     one-way)."""
     n = roads.n_nodes
@@ -288,12 +301,67 @@ def reverse_edges(roads: Roads, edges: IntArray) -> IntArray:
     return np.where(found, pair[pos], -1).astype(np.int64)
 
 
+def _bearing(lines: npt.NDArray[np.object_], at: FloatArray) -> FloatArray:
+    """Compass bearing (degrees, planar on lon/lat) of each line around its point ``at``
+    (a normalised position)."""
+    a = shapely.line_interpolate_point(lines, np.clip(at - 0.02, 0, 1), normalized=True)
+    b = shapely.line_interpolate_point(lines, np.clip(at + 0.02, 0, 1), normalized=True)
+    dx = shapely.get_x(b) - shapely.get_x(a)
+    dy = shapely.get_y(b) - shapely.get_y(a)
+    return np.asarray(np.degrees(np.arctan2(dx, dy)) % 360.0)
+
+
+def opposite_sites(roads: Roads, edges: IntArray, lon: FloatArray, lat: FloatArray
+                   ) -> tuple[IntArray, FloatArray]:
+    """Per camera on ``edges`` at (lon, lat): the edge carrying the other direction of its
+    road and the camera's position along it. The reverse edge of a two-way road; else the
+    nearest edge within OPPOSITE_CARRIAGEWAY_M whose direction there is opposite (within
+    45° of it), the other carriageway of a divided road; -1 where there is none."""
+    edges = np.asarray(edges, np.int64)
+    reverse = _reverse_edges(roads, edges)
+    points: npt.NDArray[np.object_] = np.asarray(
+        shapely.points(np.asarray(lon, float), np.asarray(lat, float)), dtype=object)
+    position = np.zeros(len(edges))
+    two_way = reverse >= 0
+    if two_way.any():
+        position[two_way] = shapely.line_locate_point(
+            edge_lines(roads, reverse[two_way]), points[two_way], normalized=True)
+    divided = np.flatnonzero(~two_way)
+    if len(divided):
+        found, at = _other_carriageway(roads, edges[divided], points[divided])
+        reverse[divided], position[divided] = found, at
+    return reverse, position
+
+
+def _other_carriageway(roads: Roads, edges: IntArray, points: npt.NDArray[np.object_]
+                       ) -> tuple[IntArray, FloatArray]:
+    own = edge_lines(roads, edges)
+    heading = _bearing(own, shapely.line_locate_point(own, points, normalized=True))
+    every = edge_lines(roads, np.arange(len(roads.edge_u)))
+    tree = shapely.STRtree(every)
+    radius = settings.OPPOSITE_CARRIAGEWAY_M / 111_000
+    which, candidate = tree.query(points, predicate="dwithin", distance=radius)
+    found, at = np.full(len(edges), -1, np.int64), np.zeros(len(edges))
+    if not len(which):
+        return found, at
+    where = shapely.line_locate_point(every[candidate], points[which], normalized=True)
+    turn = np.abs((_bearing(every[candidate], where) - heading[which] + 180.0) % 360.0 - 180.0)
+    distance = shapely.distance(every[candidate], points[which])
+    ok = (turn >= 135.0) & (candidate != edges[which])
+    order = np.lexsort((distance, which))
+    for i in order[ok[order]]:
+        if found[which[i]] < 0:
+            found[which[i]], at[which[i]] = candidate[i], where[i]
+    return found, at
+
+
 def camera_sites(roads: Roads, ids: Sequence[str], edges: IntArray, lon: FloatArray,
                  lat: FloatArray, both: BoolArray) -> CameraSites:
     """Sites of cameras snapped to ``edges`` (edge indices of ``roads``, all valid)."""
     edges = np.asarray(edges, np.int64)
     position = np.array([position_on_edge(roads, int(e), float(x), float(y))
                          for e, x, y in zip(edges, lon, lat, strict=True)])
-    return CameraSites(ids=tuple(str(i) for i in ids), edge=edges,
-                       reverse=reverse_edges(roads, edges), position=position,
+    reverse, reverse_position = opposite_sites(roads, edges, lon, lat)
+    return CameraSites(ids=tuple(str(i) for i in ids), edge=edges, reverse=reverse,
+                       position=position, reverse_position=reverse_position,
                        both=np.asarray(both, bool))

@@ -291,12 +291,20 @@ ROUTE_LONG_GAP_S: Final = 600.0
 ROUTE_CAMERA_SILENT_S: Final = 7200.0
 """A camera with no read within this many seconds of a moment was not working then: it is
 no negative evidence against a path passing it (camera health from the reads themselves)."""
+OPPOSITE_CARRIAGEWAY_M: Final = 45.0
+"""A camera over one carriageway of a divided road (two one-way OSM ways) sees the other
+carriageway too when it reads both directions: the nearest edge heading the opposite way
+within this distance of the camera."""
 ROUTE_RESNAP_M: Final = 60.0
 """A camera on a road its vehicle class may not use (a motorbike read at a camera snapped to
 an expressway carriageway) is placed on the nearest road the class may use within this."""
 ROUTE_PRISM_SPEED_FACTOR: Final = 0.8
 """Space–time prism of a leg: a road is reachable when its free-flow detour times this
 factor fits in the observed time (vehicles may drive up to 1 / 0.8 = 1.25 × free flow)."""
+ROUTE_ONCOMING_SHARE: Final = 0.5
+"""Chance that a camera the registry says reads both directions really reads the front
+plates of oncoming traffic: an even prior, since no source says which cameras do. A missed
+oncoming camera weighs log(1 − detection rate × this) against a path."""
 ROUTE_DETECTION_RATE: Final = 0.8
 """Chance that a working plate-reading camera on the path reads the plate correctly (detection
 × correct OCR); each such camera that did not read it multiplies a path's likelihood by 1 − it."""

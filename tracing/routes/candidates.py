@@ -86,14 +86,14 @@ def _joins(pred: npt.NDArray[np.int64], member: BoolArray) -> IntArray:
 
 def _site(cache: PathCache, camera: int, node: int, *, leaving: bool) -> tuple[int, int, float]:
     """(edge as driven, its far node, the camera's position along it) for a path that leaves
-    (or enters) the camera's road at ``node``."""
+    (or enters) the camera's road at ``node``: its own edge, or the other direction's."""
     e, r = int(cache.camera_edge[camera]), int(cache.camera_reverse[camera])
-    p = float(cache.camera_position[camera])
-    u, v = int(cache.edge_u[e]), int(cache.edge_v[e])
-    forward = node == (v if leaving else u)
-    if forward or r < 0:
-        return e, (u if leaving else v), p
-    return r, (v if leaving else u), 1.0 - p
+    own = int(cache.edge_v[e]) if leaving else int(cache.edge_u[e])
+    if node == own or r < 0:
+        return e, int(cache.edge_u[e]) if leaving else int(cache.edge_v[e]), \
+            float(cache.camera_position[camera])
+    far = int(cache.edge_u[r]) if leaving else int(cache.edge_v[r])
+    return r, far, float(cache.camera_reverse_position[camera])
 
 
 def _pair_path(cache: PathCache, a: int, b: int, interior: list[int]) -> PairPath:
@@ -127,23 +127,24 @@ def _direct_paths(cache: PathCache, a: int, b: int) -> list[PairPath]:
 
 
 def _sites(cache: PathCache, camera: int) -> list[tuple[int, float]]:
-    p = float(cache.camera_position[camera])
-    out = [(int(cache.camera_edge[camera]), p)]
+    out = [(int(cache.camera_edge[camera]), float(cache.camera_position[camera]))]
     if cache.camera_both[camera] and cache.camera_reverse[camera] >= 0:
-        out.append((int(cache.camera_reverse[camera]), 1.0 - p))
+        out.append((int(cache.camera_reverse[camera]),
+                    float(cache.camera_reverse_position[camera])))
     return out
 
 
-def passed_cameras(cache: PathCache, path: PairPath, a: int, b: int, *, front_plate: bool
-                   ) -> tuple[int, ...]:
-    """Active cameras that would read the vehicle on the path's edges between a and b: from
-    behind, and (``front_plate``: not a motorbike) as oncoming traffic of a camera reading
-    both directions."""
+def passed_cameras(cache: PathCache, path: PairPath, a: int, b: int
+                   ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Active cameras the path passes between a and b: those seeing the vehicle from behind
+    (rear plate) and those reading both directions that see it coming (front plate only:
+    motorbikes carry none)."""
     edges = path.edges[1:-1].tolist()
-    passed = [c for e in edges for c in cache.edge_cameras.get(e, ())]
-    if front_plate:
-        passed += [c for e in edges for c in cache.oncoming_cameras.get(e, ())]
-    return tuple(dict.fromkeys(c for c in passed if c not in (a, b)))
+    rear = dict.fromkeys(c for e in edges for c in cache.edge_cameras.get(e, ())
+                         if c not in (a, b))
+    oncoming = dict.fromkeys(c for e in edges for c in cache.oncoming_cameras.get(e, ())
+                             if c not in (a, b) and c not in rear)
+    return tuple(rear), tuple(oncoming)
 
 
 def turns_back(cache: PathCache, path: PairPath, a: int, b: int) -> bool:
@@ -233,7 +234,7 @@ def add_pairs(cache: PathCache, pairs: list[tuple[int, int]]) -> PathCache:
 
 _WORKER: list[PathCache] = []
 """The cache a forked worker searches (set before the fork, inherited)."""
-PARALLEL_PAIRS: Final = 400
+PARALLEL_PAIRS: Final = 100
 """Fewest pairs worth worker processes."""
 
 

@@ -67,7 +67,7 @@ def route_geojson(route: Route, *, prisms: bool = False) -> str:
                                      "stay_min_s": band.stay_min_s,
                                      "stay_max_s": band.stay_max_s,
                                      "length_m": round(band.length_m, 1)}}
-                     for leg in route.legs for band in leg.prism]
+                     for leg in route.legs if leg.prism for band in leg.prism.bands()]
     return json.dumps({"type": "FeatureCollection", "plate": route.plate,
                        "tracks": route.tracks, "notes": list(route.notes),
                        "features": features}, ensure_ascii=False)
@@ -123,7 +123,8 @@ def route_kml(route: Route, *, positions: dict[str, tuple[float, float]] | None 
               for i, s in enumerate(route.sightings)
               if (xy := positions.get(s.camera_id)) is not None]
     lines = [_kml_line(leg, path) for leg, path in _rows(route)]
-    lines += [_kml_prism(leg.index, band) for leg in route.legs for band in leg.prism]
+    lines += [_kml_prism(leg.index, band) for leg in route.legs if leg.prism
+              for band in leg.prism.bands()]
     styles = ('<Style id="best"><LineStyle><color>ffc0392b</color><width>5</width></LineStyle>'
               '</Style><Style id="alternative"><LineStyle><color>80b3a29b</color><width>2'
               '</width></LineStyle></Style><Style id="prism"><LineStyle><color>6014a0f0</color>'

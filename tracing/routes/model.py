@@ -8,7 +8,7 @@ from typing import Final
 
 import shapely
 
-from tracing.routes.prism import PrismBand
+from tracing.routes.prism import Prism
 
 FLAG_TEXT: Final[dict[str, str]] = {
     "impossible_travel": "faster than any plausible drive between the two cameras: a cloned "
@@ -64,7 +64,7 @@ class RouteLeg:
     flags: tuple[str, ...] = ()
     track: int = 0
     """The vehicle (track) of the plate this leg belongs to (see Route.track_of_sighting)."""
-    prism: tuple[PrismBand, ...] = ()
+    prism: Prism | None = None
     """Where the vehicle could have been on a leg with a long gap (a stop or a detour): the
     roads it could reach and still make the second camera, by the longest possible stay."""
 

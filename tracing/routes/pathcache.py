@@ -43,7 +43,7 @@ from tracing.roads import (
     Roads,
     camera_sites,
     cheapest_pair_edges,
-    reverse_edges,
+    opposite_sites,
     roads_from_graph,
 )
 from tracing.vehicles import VehicleClass
@@ -59,11 +59,11 @@ MIN_COST_S: Final = 1e-3
 """csgraph reads an explicit 0 as "no edge"."""
 KIND: Final = "routes"
 
-_STORED: Final = ("node_ids", "camera_osm", "camera_bound_ends", "camera_position",
-                  "camera_both", "forward_pred", "forward_dist", "backward_pred",
-                  "backward_dist", "bound_s", "bound_m",
-                  "pair_a", "pair_b", "pair_offsets", "path_offsets", "path_nodes",
-                  "path_free", "path_length", "path_minor")
+_STORED: Final = (
+    "node_ids", "camera_osm", "camera_bound_ends", "camera_position", "camera_reverse_road",
+    "camera_reverse_position", "camera_both", "forward_pred", "forward_dist", "backward_pred",
+    "backward_dist", "bound_s", "bound_m", "pair_a", "pair_b", "pair_offsets", "path_offsets",
+    "path_nodes", "path_free", "path_length", "path_minor")
 _NARROW: Final = ("path_nodes",)
 """Index arrays stored as int32 (half the file) and widened when read."""
 
@@ -102,11 +102,16 @@ class PathCache:
     camera_ids: tuple[str, ...]
     camera_osm: IntArray
     camera_bound_ends: IntArray
-    """Per camera: end nodes of the registry's own edge, which the class-free bounds use."""
+    """Per camera: end nodes of the registry's own edge and of the other direction's edge
+    (-1: none), which the class-free bounds use."""
     """Per camera: the registry's edge (OSM u, v, key): with the position, its identity."""
     camera_edge: IntArray
     camera_reverse: IntArray
+    """Per camera: the routing edge of the other direction of its road (-1: none)."""
+    camera_reverse_road: IntArray
+    """The same as an edge of the compiled roads (stored)."""
     camera_position: FloatArray
+    camera_reverse_position: FloatArray
     camera_both: BoolArray
     forward_pred: npt.NDArray[np.int32]
     forward_dist: npt.NDArray[np.float32]
@@ -150,10 +155,8 @@ class PathCache:
             (int(a), int(b)): i for i, (a, b) in enumerate(zip(self.pair_a, self.pair_b,
                                                                 strict=True))})
         if len(self.vertices) == 0 and len(self.road_edge):
-            coords = [_coords(self.roads, int(e)) for e in self.road_edge]
-            object.__setattr__(self, "vertices", np.concatenate(coords))
-            offsets = np.zeros(len(coords) + 1, np.int64)
-            np.cumsum([len(c) for c in coords], out=offsets[1:])
+            vertices, offsets = _vertices(self.roads, self.road_edge)
+            object.__setattr__(self, "vertices", vertices)
             object.__setattr__(self, "vertex_offsets", offsets)
 
     def __repr__(self) -> str:
@@ -180,12 +183,19 @@ class PathCache:
         return int(self.edge_u[e]), int(self.edge_v[e])
 
 
-def _coords(roads: Roads, edge: int) -> FloatArray:
-    line = roads.geometry[edge]
-    if line is not None and len(line.coords) >= 2:
-        return np.asarray(line.coords, dtype=np.float64)
-    u, v = roads.edge_u[edge], roads.edge_v[edge]
-    return np.array([[roads.x[u], roads.y[u]], [roads.x[v], roads.y[v]]])
+def _vertices(roads: Roads, edges: IntArray) -> tuple[FloatArray, IntArray]:
+    """All (lon, lat) vertices of ``edges``, edge after edge, and each edge's offset (a
+    straight line between the end nodes where an edge has no geometry)."""
+    geometry = roads.geometry[edges].copy()
+    missing = np.flatnonzero([g is None for g in geometry])
+    if len(missing):
+        u, v = roads.edge_u[edges[missing]], roads.edge_v[edges[missing]]
+        geometry[missing] = shapely.linestrings(
+            np.stack([np.c_[roads.x[u], roads.y[u]], np.c_[roads.x[v], roads.y[v]]], axis=1))
+    vertices, index = shapely.get_coordinates(geometry, return_index=True)
+    offsets = np.zeros(len(edges) + 1, np.int64)
+    np.cumsum(np.bincount(index, minlength=len(edges)), out=offsets[1:])
+    return vertices, offsets
 
 
 # --- Registry -> cameras -------------------------------------------------------------------
@@ -199,6 +209,7 @@ class _Wanted:
     osm: IntArray
     bound_osm: IntArray
     """The registry's own edges' (u, v) OSM nodes (before any move to an open road)."""
+    bound_key: IntArray
     road_edge: IntArray
     lon: FloatArray
     lat: FloatArray
@@ -227,11 +238,12 @@ def _wanted(roads: Roads, registry: pd.DataFrame | gpd.GeoDataFrame, open_edges:
     both = (frame["directions"].astype(str).str.strip().str.lower() != "one"
             if "directions" in frame else pd.Series(True, frame.index))
     lon, lat = frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
-    bound_osm = osm[keep][:, :2]
+    bound_osm, bound_key = osm[keep][:, :2], osm[keep][:, 2]
     edges = _open_edges(roads, edges[keep], lon, lat, open_edges)
     osm = np.stack([roads.node_ids[roads.edge_u[edges]], roads.node_ids[roads.edge_v[edges]],
                     roads.edge_key[edges]], axis=1)
-    return _Wanted(ids=tuple(frame["id"]), osm=osm, bound_osm=bound_osm, road_edge=edges,
+    return _Wanted(ids=tuple(frame["id"]), osm=osm, bound_osm=bound_osm, bound_key=bound_key,
+                   road_edge=edges,
                    lon=lon, lat=lat,
                    both=both.to_numpy(bool), lpr=lpr.to_numpy(bool),
                    up=(frame["status"].astype(str) == "up").to_numpy(bool))
@@ -315,9 +327,10 @@ def empty_cache(graph: nx.MultiDiGraph, vehicle_class: VehicleClass = "car") -> 
         edge_tt=np.where(open_, np.maximum(class_tt[pair], MIN_COST_S), base),
         edge_base_tt=base, edge_open=open_, edge_len=roads.length[pair],
         edge_main=roads.main[pair], road_edge=pair, camera_ids=(),
-        camera_osm=_empty_int(0, 3), camera_bound_ends=_empty_int(0, 2),
+        camera_osm=_empty_int(0, 3), camera_bound_ends=_empty_int(0, 4),
         camera_edge=_empty_int(0), camera_reverse=_empty_int(0),
-        camera_position=np.zeros(0), camera_both=np.zeros(0, bool),
+        camera_reverse_road=_empty_int(0), camera_position=np.zeros(0),
+        camera_reverse_position=np.zeros(0), camera_both=np.zeros(0, bool),
         forward_pred=np.zeros((n_costs, 0, n), np.int32),
         forward_dist=np.zeros((n_costs, 0, n), np.float32),
         backward_pred=np.zeros((n_costs, 0, n), np.int32),
@@ -362,12 +375,12 @@ def _tree(matrix: csr_matrix, targets: list[int], costs: list[float]
 
 
 def _bound_rows(matrix: csr_matrix, ends: IntArray, sources: IntArray) -> FloatArray:
-    """Least cost from either end node of each source camera to either end of every camera
-    (``ends``: camera × 2 node indices)."""
+    """Least cost from any end node of each source camera to any end of every camera
+    (``ends``: camera × 4 node indices, -1 padding)."""
     out = np.zeros((len(sources), len(ends)))
     for row, c in enumerate(sources):
-        dist = dijkstra(matrix, directed=True, indices=ends[c], min_only=True)
-        out[row] = np.minimum(dist[ends[:, 0]], dist[ends[:, 1]])
+        dist = dijkstra(matrix, directed=True, indices=ends[c][ends[c] >= 0], min_only=True)
+        out[row] = np.where(ends >= 0, dist[np.maximum(ends, 0)], np.inf).min(axis=1)
     return out
 
 
@@ -378,8 +391,7 @@ def add_cameras(cache: PathCache, wanted: _Wanted, rows: IntArray) -> PathCache:
     sites = camera_sites(cache.roads, [wanted.ids[r] for r in rows], wanted.road_edge[rows],
                          wanted.lon[rows], wanted.lat[rows], wanted.both[rows])
     edge = _routing_edge(cache, sites.edge)
-    reverse = np.where(sites.reverse >= 0, _routing_edge(cache, np.maximum(sites.reverse, 0)),
-                       -1)
+    reverse = _routing_reverse(cache, sites.reverse)
     n = len(cache.node_ids)
     costs = _costs(cache.edge_tt, cache.edge_main)
     trees: list[list[Any]] = [[], [], [], []]
@@ -388,10 +400,10 @@ def add_cameras(cache: PathCache, wanted: _Wanted, rows: IntArray) -> PathCache:
     for cost in costs:
         forward = csr_matrix((cost[o], (cache.edge_u[o], cache.edge_v[o])), shape=(n, n))
         backward = forward.T.tocsr()
-        f = [_tree(forward, *_exits(cache, cost, e, r, p, b))
-             for e, r, p, b in zip(edge, reverse, sites.position, sites.both, strict=True)]
-        g = [_tree(backward, *_entries(cache, cost, e, r, p, b))
-             for e, r, p, b in zip(edge, reverse, sites.position, sites.both, strict=True)]
+        sides = list(zip(edge, reverse, sites.position, sites.reverse_position, sites.both,
+                         strict=True))
+        f = [_tree(forward, *_exits(cache, cost, *side)) for side in sides]
+        g = [_tree(backward, *_entries(cache, cost, *side)) for side in sides]
         for slot, part in enumerate((f, g)):
             trees[2 * slot].append(np.stack([t[0] for t in part]))
             trees[2 * slot + 1].append(np.stack([t[1] for t in part]))
@@ -402,10 +414,13 @@ def add_cameras(cache: PathCache, wanted: _Wanted, rows: IntArray) -> PathCache:
         cache, camera_ids=cache.camera_ids + sites.ids,
         camera_osm=np.concatenate([cache.camera_osm, wanted.osm[rows]]),
         camera_bound_ends=np.concatenate([cache.camera_bound_ends,
-                                          np.searchsorted(cache.node_ids, wanted.bound_osm[rows])]),
+                                          _bound_ends(cache, wanted, rows)]),
         camera_edge=np.concatenate([cache.camera_edge, edge]),
         camera_reverse=np.concatenate([cache.camera_reverse, reverse]),
+        camera_reverse_road=np.concatenate([cache.camera_reverse_road, sites.reverse]),
         camera_position=np.concatenate([cache.camera_position, sites.position]),
+        camera_reverse_position=np.concatenate([cache.camera_reverse_position,
+                                                sites.reverse_position]),
         camera_both=np.concatenate([cache.camera_both, sites.both]),
         **grown_trees,
         active=np.zeros(0, bool), memo={}, vertices=cache.vertices,
@@ -413,25 +428,45 @@ def add_cameras(cache: PathCache, wanted: _Wanted, rows: IntArray) -> PathCache:
     return _grow_bounds(grown, len(cache.camera_ids))
 
 
-def _exits(cache: PathCache, cost: FloatArray, e: int, r: int, p: float, both: bool
-           ) -> tuple[list[int], list[float]]:
+def _exits(cache: PathCache, cost: FloatArray, e: int, r: int, p: float, rp: float,
+           both: bool) -> tuple[list[int], list[float]]:
     """Where a vehicle read at a camera's point leaves its road: the head of its edge at the
-    rest of the edge's cost, and (both directions) the head of the reverse edge."""
+    rest of the edge's cost, and (both directions) the head of the other direction's edge."""
     targets, costs = [int(cache.edge_v[e])], [(1 - p) * float(cost[e])]
     if both and r >= 0:
         targets.append(int(cache.edge_v[r]))
-        costs.append(p * float(cost[r]))
+        costs.append((1 - rp) * float(cost[r]))
     return targets, costs
 
 
-def _entries(cache: PathCache, cost: FloatArray, e: int, r: int, p: float, both: bool
-             ) -> tuple[list[int], list[float]]:
+def _entries(cache: PathCache, cost: FloatArray, e: int, r: int, p: float, rp: float,
+             both: bool) -> tuple[list[int], list[float]]:
     """Where a vehicle reaching a camera's point enters its road (see :func:`_exits`)."""
     targets, costs = [int(cache.edge_u[e])], [p * float(cost[e])]
     if both and r >= 0:
         targets.append(int(cache.edge_u[r]))
-        costs.append((1 - p) * float(cost[r]))
+        costs.append(rp * float(cost[r]))
     return targets, costs
+
+
+def _routing_reverse(cache: PathCache, road_edges: IntArray) -> IntArray:
+    """Routing edges of the other directions' road edges; -1 where none or closed to the
+    cache's vehicle class."""
+    edge = _routing_edge(cache, np.maximum(road_edges, 0))
+    return np.where((road_edges >= 0) & cache.edge_open[edge], edge, -1)
+
+
+def _bound_ends(cache: PathCache, wanted: _Wanted, rows: IntArray) -> IntArray:
+    """End nodes of the registry's edges and of their other direction (class-free)."""
+    roads = cache.roads
+    registry_edge = roads.edge_index(wanted.bound_osm[rows, 0], wanted.bound_osm[rows, 1],
+                                     wanted.bound_key[rows])
+    other, _ = opposite_sites(roads, registry_edge, wanted.lon[rows], wanted.lat[rows])
+    ends = np.stack([roads.edge_u[registry_edge], roads.edge_v[registry_edge],
+                     roads.edge_u[np.maximum(other, 0)], roads.edge_v[np.maximum(other, 0)]],
+                    axis=1)
+    ends[other < 0, 2:] = -1
+    return ends.astype(np.int64)
 
 
 def _grow_bounds(cache: PathCache, old: int) -> PathCache:
@@ -528,13 +563,12 @@ def _from_stored(base: PathCache, stored: diskcache.Arrays) -> PathCache:
         for name in _STORED if name != "node_ids"}
     ids = tuple(str(c) for c in stored["camera_ids"])
     osm = arrays["camera_osm"].reshape(-1, 3)
-    arrays["camera_bound_ends"] = arrays["camera_bound_ends"].reshape(-1, 2)
+    arrays["camera_bound_ends"] = arrays["camera_bound_ends"].reshape(-1, 4)
     road_edge = base.roads.edge_index(osm[:, 0], osm[:, 1], osm[:, 2])
     if (road_edge < 0).any():
         return base
     edge = _routing_edge(base, road_edge)
-    reverse = reverse_edges(base.roads, road_edge)
-    reverse = np.where(reverse >= 0, _routing_edge(base, np.maximum(reverse, 0)), -1)
+    reverse = _routing_reverse(base, arrays["camera_reverse_road"])
     return dataclasses.replace(base, camera_ids=ids, camera_edge=edge, camera_reverse=reverse,
                                vertices=base.vertices, vertex_offsets=base.vertex_offsets,
                                **arrays)

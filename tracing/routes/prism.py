@@ -44,25 +44,50 @@ class PrismBand:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Prism:
-    """Edges (routing edge indices of the cache) the vehicle could have used between two
-    sightings, and the longest it could have stayed on each (s)."""
+    """Edges (routing edge indices of a cache) the vehicle could have used between two
+    sightings and the longest it could have stayed on each (s); the road geometry of the
+    cache by reference, so the shaded bands are drawn only when asked for."""
 
     edges: IntArray
     stay_s: FloatArray
+    edge_len: FloatArray
+    vertices: FloatArray
+    vertex_offsets: IntArray
 
     def __len__(self) -> int:
         return len(self.edges)
 
-    def length_m(self, cache: PathCache) -> float:
+    @property
+    def length_m(self) -> float:
         """Road length of the prism (m)."""
-        return float(cache.edge_len[self.edges].sum())
+        return float(self.edge_len[self.edges].sum())
 
-    def rank_of(self, cache: PathCache, stay_s: float) -> float:
+    def rank_of(self, stay_s: float) -> float:
         """Share of the prism's road length where a longer stay was possible than
         ``stay_s`` (0: nowhere ranks higher)."""
-        total = self.length_m(cache)
-        above = float(cache.edge_len[self.edges[self.stay_s > stay_s]].sum())
+        total = self.length_m
+        above = float(self.edge_len[self.edges[self.stay_s > stay_s]].sum())
         return above / total if total > 0 else 0.0
+
+    def bands(self) -> tuple[PrismBand, ...]:
+        """The prism's roads grouped by how long the vehicle could have stayed (BANDS_S)."""
+        out = []
+        for low, high in zip(BANDS_S, (*BANDS_S[1:], np.inf), strict=True):
+            band = self.edges[(self.stay_s >= low) & (self.stay_s < high)]
+            if len(band):
+                out.append(PrismBand(stay_min_s=low, stay_max_s=None if np.isinf(high) else high,
+                                     length_m=float(self.edge_len[band].sum()),
+                                     geometry=self._lines(band)))
+        return tuple(out)
+
+    def _lines(self, edges: IntArray) -> shapely.MultiLineString:
+        start, stop = self.vertex_offsets[edges], self.vertex_offsets[edges + 1]
+        counts = stop - start
+        within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        coords = self.vertices[np.repeat(start, counts) + within]
+        lines = shapely.linestrings(coords, indices=np.repeat(np.arange(len(edges)), counts))
+        multi: shapely.MultiLineString = shapely.multilinestrings(lines)
+        return multi
 
 
 def leg_prism(cache: PathCache, a: int, b: int, observed_s: float) -> Prism:
@@ -72,7 +97,9 @@ def leg_prism(cache: PathCache, a: int, b: int, observed_s: float) -> Prism:
     g = cache.backward_dist[0, b].astype(np.float64)
     need = (f[cache.edge_u] + cache.edge_tt + g[cache.edge_v]) * settings.ROUTE_PRISM_SPEED_FACTOR
     inside = np.flatnonzero(cache.edge_open & (need <= budget))
-    return Prism(edges=inside.astype(np.int64), stay_s=budget - need[inside])
+    return Prism(edges=inside.astype(np.int64), stay_s=budget - need[inside],
+                 edge_len=cache.edge_len, vertices=cache.vertices,
+                 vertex_offsets=cache.vertex_offsets)
 
 
 def node_stay_s(cache: PathCache, a: int, b: int, observed_s: float, node: int) -> float:
@@ -81,18 +108,3 @@ def node_stay_s(cache: PathCache, a: int, b: int, observed_s: float, node: int) 
     budget = max(observed_s, 0.0) + settings.TRAVEL_CLOCK_SLACK_S
     need = float(cache.forward_dist[0, a, node]) + float(cache.backward_dist[0, b, node])
     return budget - need * settings.ROUTE_PRISM_SPEED_FACTOR
-
-
-def prism_bands(cache: PathCache, prism: Prism) -> tuple[PrismBand, ...]:
-    """The prism's roads grouped by how long the vehicle could have stayed (BANDS_S)."""
-    out = []
-    for low, high in zip(BANDS_S, (*BANDS_S[1:], np.inf), strict=True):
-        band = prism.edges[(prism.stay_s >= low) & (prism.stay_s < high)]
-        if not len(band):
-            continue
-        lines = [cache.vertices[cache.vertex_offsets[e]:cache.vertex_offsets[e + 1]]
-                 for e in band.tolist()]
-        out.append(PrismBand(stay_min_s=low, stay_max_s=None if np.isinf(high) else high,
-                             length_m=float(cache.edge_len[band].sum()),
-                             geometry=shapely.MultiLineString(lines)))
-    return tuple(out)

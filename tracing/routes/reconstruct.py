@@ -18,7 +18,7 @@ from tracing.routes.candidates import PairPath, pair_paths, passed_cameras, turn
 from tracing.routes.evidence import CameraActivity
 from tracing.routes.model import CandidatePath, Route, RouteLeg, RouteSummary, Sighting
 from tracing.routes.pathcache import PathCache
-from tracing.routes.prism import leg_prism, prism_bands
+from tracing.routes.prism import leg_prism
 from tracing.routes.scoring import ScoringModel, is_long_gap, log_scores, probabilities
 from tracing.routes.sightings import collapse_repeats, ordered, split_trips
 from tracing.travel import impossible, split_tracks
@@ -146,31 +146,37 @@ def _leg(context: _Context, index: int, trip: int, a: Sighting, b: Sighting, tra
     observed = (b.ts - a.ts).total_seconds()
     missed = [_missed(context, p, ia, ib, a.ts) for p in paths]
     free = np.array([p.free_flow_s for p in paths])
-    scores = log_scores(observed, free, np.array([len(m) for m in missed], float), model,
-                        minor_s=np.array([p.minor_s for p in paths]))
+    scores = log_scores(observed, free, np.array([len(m[0]) for m in missed], float), model,
+                        minor_s=np.array([p.minor_s for p in paths]),
+                        oncoming=np.array([len(m[1]) for m in missed], float))
     probs = probabilities(scores, temperature=model.temperature)
     order = np.argsort(-probs, kind="stable")[:context.k]
     kept = probs[order] / probs[order].sum()
     candidates = tuple(
-        _candidate(cache, paths[j], missed[j], a.ts, observed, float(p), rank)
+        _candidate(cache, paths[j], missed[j][0] + missed[j][1], a.ts, observed, float(p), rank)
         for rank, (j, p) in enumerate(zip(order, kept, strict=True)))
     impossible_leg = bool(impossible(observed, cache.bound_s[ia, ib], cache.bound_s[ib, ia]))
     flags = _flags(observed, float(free.min()), float(kept[0]), impossible=impossible_leg,
                    turned=turned)
-    prism = (prism_bands(cache, leg_prism(cache, ia, ib, observed)) if "long_gap" in flags
-             else ())
+    prism = leg_prism(cache, ia, ib, observed) if "long_gap" in flags else None
     return RouteLeg(index, trip, a, b, candidates, flags, track, prism)
 
 
 def _missed(context: _Context, path: PairPath, a: int, b: int, depart: datetime
-            ) -> tuple[str, ...]:
-    """Cameras on the path that would have read the vehicle, were working, and did not."""
+            ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Cameras on the path that would have read the vehicle (from behind; oncoming, when it
+    has a front plate), were working, and did not."""
     cache = context.cache
-    passed = passed_cameras(cache, path, a, b, front_plate=context.front_plate)
+    rear, oncoming = passed_cameras(cache, path, a, b)
+    if not context.front_plate:
+        oncoming = ()
     if context.activity is None:
-        return tuple(cache.camera_ids[c] for c in passed if cache.expected(c))
-    return tuple(cache.camera_ids[c] for c in passed
-                 if context.activity.working(cache.camera_ids[c], depart))
+        working = [c for c in (*rear, *oncoming) if cache.expected(c)]
+    else:
+        working = [c for c in (*rear, *oncoming)
+                   if context.activity.working(cache.camera_ids[c], depart)]
+    return (tuple(cache.camera_ids[c] for c in rear if c in working),
+            tuple(cache.camera_ids[c] for c in oncoming if c in working))
 
 
 def _flags(observed_s: float, fastest_s: float, best_probability: float, *, impossible: bool,

@@ -2,6 +2,7 @@
 
 log score = log p(observed time | path's free-flow time)
           + (cameras on the path that did not read the plate) × log(1 − detection rate)
+            (oncoming ones: log(1 − detection rate × ROUTE_ONCOMING_SHARE))
           − detour penalty × (path's free-flow time / fastest candidate's − 1)
           − minor-road penalty × (path's time on minor roads / fastest candidate's time),
 normalised per leg with a softmax at a fitted temperature. The time fit is a mixture on
@@ -36,10 +37,13 @@ class ScoringModel:
     detour_penalty: float = settings.ROUTE_DETOUR_PENALTY
     temperature: float = settings.ROUTE_TEMPERATURE
     minor_road_penalty: float = settings.ROUTE_MINOR_ROAD_PENALTY
+    oncoming_share: float = settings.ROUTE_ONCOMING_SHARE
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.detection_rate < 1.0:
             raise RouteError(f"detection rate {self.detection_rate} is not in [0, 1)")
+        if not 0.0 <= self.oncoming_share <= 1.0:
+            raise RouteError(f"oncoming share {self.oncoming_share} is not in [0, 1]")
         if not 0.0 <= self.slow_share < 1.0:
             raise RouteError(f"slow share {self.slow_share} is not in [0, 1)")
         for name in ("time_sigma", "slow_sigma", "time_offset_s", "temperature"):
@@ -65,14 +69,20 @@ def time_fit(observed_s: float | FloatArray, free_flow_s: FloatArray, model: Sco
 
 
 def log_scores(observed_s: float, free_flow_s: FloatArray, missed: FloatArray,
-               model: ScoringModel, *, minor_s: FloatArray | None = None) -> FloatArray:
-    """Unnormalised log score of each candidate (see the module docstring)."""
+               model: ScoringModel, *, minor_s: FloatArray | None = None,
+               oncoming: FloatArray | None = None) -> FloatArray:
+    """Unnormalised log score of each candidate (see the module docstring); ``oncoming``
+    counts the missed cameras that would have seen the vehicle coming (they read its front
+    plate with ``detection rate × oncoming share``: a registry's "both" is uncertain)."""
     free = np.asarray(free_flow_s, float)
     if free.size == 0:
         return free
     fastest = max(float(free.min()), 1.0)
     minor = np.zeros_like(free) if minor_s is None else np.asarray(minor_s, float)
     miss = np.asarray(missed, float) * math.log1p(-model.detection_rate)
+    if oncoming is not None:
+        miss = miss + np.asarray(oncoming, float) * math.log1p(
+            -model.detection_rate * model.oncoming_share)
     return (time_fit(observed_s, free, model) + miss
             - model.detour_penalty * (free / fastest - 1.0)
             - model.minor_road_penalty * minor / fastest)

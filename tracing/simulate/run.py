@@ -168,8 +168,9 @@ def route_plan(router: Router, zones: Zones, plan: demand.TripPlan, fleet: Fleet
                rng_times: np.random.Generator) -> TripSet:
     """Route and time planned trips (departures as planned; see :func:`schedule`)."""
     n = len(plan)
-    variant = rng.integers(0, config.route_variants, n)
-    if len(router.variants) > config.route_variants:  # class-restricted motorbike variants
+    driver = rng.integers(0, config.route_variants, n)
+    variant = driver.copy()  # the router's variant: the class-restricted copy for motorbikes
+    if len(router.variants) > config.route_variants:
         variant += np.where(fleet.kind[plan.vehicle] == "motorbike", config.route_variants, 0)
     u = rng.random(n)
     via = u < config.detour_rate + config.stop_rate
@@ -194,7 +195,7 @@ def route_plan(router: Router, zones: Zones, plan: demand.TripPlan, fleet: Fleet
     at = np.where(stop, first.lengths - 1, -1)
     offsets = routing.add_dwell(offsets, at, dwell)
     return TripSet(vehicle=plan.vehicle, depart=plan.planned.copy(), nodes=nodes, edges=edges,
-                   offsets=offsets, variant=variant, purpose=plan.purpose,
+                   offsets=offsets, variant=driver, purpose=plan.purpose,
                    via_node=np.where(via, zones.sources[np.maximum(via_row, 0)], -1),
                    dwell_s=dwell)
 

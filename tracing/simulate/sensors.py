@@ -33,8 +33,8 @@ from tracing.roads import (
     IntArray,
     Ragged,
     Roads,
+    opposite_sites,
     position_on_edge,
-    reverse_edges,
 )
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,10 @@ class Cameras:
     lon: FloatArray
     lat: FloatArray
     reverse: IntArray
-    """The reverse edge of the camera's road (-1: one-way)."""
+    """The edge of the other direction of the camera's road: the reverse edge, or the other
+    carriageway of a divided road (-1: none)."""
+    reverse_position: FloatArray
+    """Where along ``reverse`` the camera stands."""
     both: BoolArray
     """The camera also reads oncoming traffic (front plates) on the reverse edge."""
 
@@ -92,9 +95,10 @@ def lpr_cameras(registry: pd.DataFrame | gpd.GeoDataFrame, roads: Roads,
     position = np.array([position_on_edge(roads, int(e), x, y)
                          for e, x, y in zip(edges, lon, lat, strict=True)])
     skew = np.clip(rng.normal(0.0, skew_s, len(lpr)), -3 * skew_s, 3 * skew_s)
+    reverse, reverse_position = opposite_sites(roads, edges, lon, lat)
     return Cameras(ids=lpr["id"].astype(str).to_numpy(dtype=object), edge=edges,
                    position=position, skew_s=np.round(skew, 3), lon=lon, lat=lat,
-                   reverse=reverse_edges(roads, edges),
+                   reverse=reverse, reverse_position=reverse_position,
                    both=np.full(len(edges), both_directions, bool))
 
 
@@ -149,7 +153,7 @@ def passes(cameras: Cameras, n_edges: int, edges: Ragged, offsets: Ragged,
     two = np.flatnonzero(cameras.both & (cameras.reverse >= 0))
     site_camera = np.concatenate([np.arange(len(cameras)), two]).astype(np.int64)
     site_edge = np.concatenate([cameras.edge, cameras.reverse[two]]).astype(np.int64)
-    site_position = np.concatenate([cameras.position, 1.0 - cameras.position[two]])
+    site_position = np.concatenate([cameras.position, cameras.reverse_position[two]])
     site_oncoming = np.arange(len(site_edge)) >= len(cameras)
     per_edge = np.bincount(site_edge, minlength=n_edges)
     by_edge = np.argsort(site_edge, kind="stable")
