@@ -9,13 +9,15 @@ a temporary name. Reads are tolerant: a missing, truncated or foreign file reads
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+import pickle
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +25,7 @@ import numpy.typing as npt
 logger = logging.getLogger(__name__)
 
 Arrays = dict[str, npt.NDArray[Any]]
+T = TypeVar("T")
 
 
 def content_key(*parts: str | bytes | npt.NDArray[Any]) -> str:
@@ -54,7 +57,8 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> bool:
         tmp.replace(path)
     except OSError as exc:
         logger.warning("cache %s not written: %s", path, exc)
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         return False
     return True
 
@@ -70,11 +74,35 @@ def read_arrays(path: Path, names: tuple[str, ...]) -> Arrays | None:
     if not path.is_file():
         return None
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
             return {name: data[name] for name in names}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         logger.warning("cache %s unreadable, rebuilding: %s", path, exc)
         return None
+
+
+def write_pickle(path: Path, value: object) -> bool:
+    """Store a Python object (our own cache files only: never read a pickle from elsewhere)."""
+    return write_atomic(path, lambda handle: pickle.dump(value, handle,
+                                                         protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def read_pickle(path: Path, kind: type[T]) -> T | None:
+    """The object of a cache file written by :func:`write_pickle`, or None when it is
+    absent, unreadable or not a ``kind``."""
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as handle:
+            value = pickle.load(handle)
+    except Exception as exc:
+        logger.warning("cache %s unreadable, rebuilding: %s", path, exc)
+        return None
+    if not isinstance(value, kind):
+        logger.warning("cache %s holds a %s, not a %s: rebuilding", path, type(value).__name__,
+                       kind.__name__)
+        return None
+    return value
 
 
 def prune(cache_dir: Path, kind: str, *, keep: int) -> None:

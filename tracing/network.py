@@ -18,14 +18,11 @@ the way has them (read by :mod:`tracing.vehicles`), ``length`` (m), ``geometry``
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
-import pickle
 import re
 import statistics
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby, pairwise
@@ -42,7 +39,7 @@ import pyarrow.parquet as pq
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
-from tracing import boundaries, settings
+from tracing import boundaries, diskcache, settings
 from tracing.errors import NetworkError
 
 logger = logging.getLogger(__name__)
@@ -477,12 +474,15 @@ def load_network(
     speeds = dict(settings.ROAD_SPEEDS_KPH if road_speeds is None else road_speeds)
     fallback = settings.FALLBACK_SPEED_KPH if fallback_kph is None else fallback_kph
     key = _cache_key(paths, speeds, fallback)
-    cache = None if cache_dir is None else cache_dir / f"network-{key}.pickle"
-    if cache is not None and (cached := _read_cache(cache)) is not None:
+    cache = None if cache_dir is None else diskcache.cache_file(cache_dir, "network", key,
+                                                                 "pickle")
+    if cache is not None and (cached := diskcache.read_pickle(cache, nx.MultiDiGraph)):
+        logger.debug("Network loaded from cache %s", cache)
         return cached
     graph = apply_speeds(read_network(directory), road_speeds=speeds, fallback_kph=fallback)
-    if cache is not None:
-        _write_cache(graph, cache)
+    if cache is not None and cache_dir is not None:
+        diskcache.write_pickle(cache, graph)
+        diskcache.prune(cache_dir, "network", keep=settings.NETWORK_CACHES_KEPT)
     return graph
 
 
@@ -539,45 +539,15 @@ def _unwrap(values: list[Any]) -> Any:
 
 
 def _cache_key(paths: Sequence[Path], speeds: Mapping[str, float], fallback: float) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
     extra = {
         "format": CACHE_FORMAT,
         "speeds": sorted(speeds.items()),
         "fallback": fallback,
         "versions": [nx.__version__, shapely.__version__, ox.__version__],
     }
-    digest.update(json.dumps(extra, sort_keys=True).encode())
-    return digest.hexdigest()[:20]
-
-
-def _read_cache(path: Path) -> nx.MultiDiGraph | None:
-    try:
-        with path.open("rb") as f:
-            graph = pickle.load(f)
-    except FileNotFoundError:
-        return None
-    except Exception as e:  # a truncated or incompatible cache is rebuilt, never fatal
-        logger.warning("Ignoring unreadable network cache %s: %s", path, e)
-        return None
-    if not isinstance(graph, nx.MultiDiGraph):
-        logger.warning("Ignoring network cache %s: not a graph", path)
-        return None
-    logger.debug("Network loaded from cache %s", path)
-    return graph
-
-
-def _write_cache(graph: nx.MultiDiGraph, path: Path) -> None:
-    """Write the cache atomically; a failure only costs the next load some time."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".network-", delete=False) as f:
-            pickle.dump(graph, f, protocol=pickle.HIGHEST_PROTOCOL)
-        Path(f.name).replace(path)
-    except OSError as e:
-        logger.warning("Cannot write network cache %s: %s", path, e)
+    return diskcache.content_key(*(part for path in paths
+                                   for part in (path.name, path.read_bytes())),
+                                 json.dumps(extra, sort_keys=True))
 
 
 # --- Frames and projections ----------------------------------------------------------------------

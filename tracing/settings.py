@@ -265,6 +265,8 @@ TRAVEL_CLOCK_SLACK_S: Final = 30.0
 # --- Route reconstruction (tracing.routes) -----------------------------------------------------
 # Scoring constants were fitted on simulated days with seed 1 (`python bench/route.py --fit`)
 # and are evaluated by the benchmark on seed 2: never on the data they were fitted on.
+NETWORK_CACHES_KEPT: Final = 2
+"""Compiled road-graph caches kept in CACHE_DIR (older ones are deleted)."""
 ROUTE_CACHES_KEPT: Final = 4
 """Camera-pair path caches kept in CACHE_DIR (one per registry; older ones are deleted)."""
 ROUTE_K: Final = 3

@@ -1,10 +1,13 @@
-"""Diverse candidate paths between two cameras, from the cached shortest-path trees.
+"""Diverse candidate paths between two cameras' points, from the cached shortest-path trees.
 
 Candidates are the fastest path, the fastest path that prefers main roads, and *via paths*
-s → w → t (forward tree to w, backward tree from w) picked in order of free-flow time among
-nodes w whose via path shares little with the paths already found (the shared part of a tree
-path is found for all nodes at once by pointer jumping). Loops are cut; near-duplicates
-(ROUTE_DUPLICATE_OVERLAP both ways) are dropped. Results are memoised per camera pair.
+a → w → b (forward tree of camera a to node w, backward tree of camera b from w) picked in
+order of free-flow time among nodes w whose via path shares little with the paths already
+found (the shared part of a tree path is found for all nodes at once by pointer jumping).
+The trees start and end at the cameras' points on either direction of their roads, so a
+path's first and last edges say which way the vehicle passed each camera. Loops are cut;
+near-duplicates (ROUTE_DUPLICATE_OVERLAP both ways) are dropped. Results are memoised per
+camera pair.
 """
 
 from __future__ import annotations
