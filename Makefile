@@ -34,7 +34,7 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
 demo: $(DEMO_DB)  ## the demo database (reused by later runs)
 
 $(DEMO_DB): $(VENV)/.installed data/cameras/thuduc_cameras.csv
-	$(PY) -m tracing demo --db $(DEMO_DB) || { rm -f $(DEMO_DB) $(DEMO_DB).wal; exit 1; }
+	$(PY) -m tracing demo --db $(DEMO_DB) || { rm -f $(DEMO_DB) $(DEMO_DB).wal $(DEMO_DB).audit-anchor; exit 1; }
 
 data: setup  ## rebuild data/ from ../shared/data (developers only; the result is committed)
 	$(PY) -m tracing build-data

@@ -119,8 +119,9 @@ def route_map(route: Route, legs: list[RouteLeg], sightings: list[int],
     st_folium(fmap, height=560, use_container_width=True, returned_objects=[], key="trace_map")
 
 
+# Prism shading, from the shortest possible stay to the longest (a comment: Streamlit would
+# render a bare string on the page).
 PRISM_COLOURS = ("#fde0c5", "#facba6", "#f59e72", "#eb7f54", "#de5f3b")
-"""Prism shading, from the shortest possible stay to the longest."""
 
 
 def add_prisms(fmap: folium.Map, legs: list[RouteLeg]) -> None:

@@ -259,5 +259,5 @@ def test_stored_candidates_equal_a_fresh_search(graph: nx.MultiDiGraph) -> None:
         assert s.nodes.tolist() == f.nodes.tolist() and s.edges.tolist() == f.edges.tolist()
         assert (s.free_flow_s, s.length_m, s.minor_s) == pytest.approx(
             (f.free_flow_s, f.length_m, f.minor_s))
-    passed = [passed_cameras(watched, s, a, b)[0] for s in stored]
+    passed = [passed_cameras(watched, s)[0] for s in stored]
     assert passed == [(watched.camera_index["C"],), (), ()]

@@ -307,6 +307,9 @@ ROUTE_ONCOMING_SHARE: Final = 0.5
 """Chance that a camera the registry says reads both directions really reads the front
 plates of oncoming traffic: an even prior, since no source says which cameras do. A missed
 oncoming camera weighs log(1 − detection rate × this) against a path."""
+ROUTE_REVERSED_SHARE: Final = 0.1
+"""Chance that a rear-plate read (a motorbike's) was of traffic against the camera's registry
+direction: the registry's direction is wrong for that camera. A prior, not fitted."""
 ROUTE_DETECTION_RATE: Final = 0.8
 """Chance that a working plate-reading camera on the path reads the plate correctly (detection
 × correct OCR); each such camera that did not read it multiplies a path's likelihood by 1 − it."""

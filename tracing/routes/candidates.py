@@ -137,22 +137,21 @@ def _sites(cache: PathCache, camera: int) -> list[tuple[int, float]]:
     return out
 
 
-def passed_cameras(cache: PathCache, path: PairPath, a: int, b: int
-                   ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Active cameras the path passes between a and b: those seeing the vehicle from behind
-    (rear plate) and those reading both directions that see it coming (front plate only:
-    motorbikes carry none)."""
+def passed_cameras(cache: PathCache, path: PairPath) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Active cameras the path passes between its two reads: those seeing the vehicle from
+    behind (rear plate) and those reading both directions that see it coming (front plate
+    only: motorbikes carry none). The two cameras themselves count when the path passes
+    them again (a U-turn beyond one of them)."""
     edges = path.edges[1:-1].tolist()
-    rear = dict.fromkeys(c for e in edges for c in cache.edge_cameras.get(e, ())
-                         if c not in (a, b))
+    rear = dict.fromkeys(c for e in edges for c in cache.edge_cameras.get(e, ()))
     oncoming = dict.fromkeys(c for e in edges for c in cache.oncoming_cameras.get(e, ())
-                             if c not in (a, b) and c not in rear)
+                             if c not in rear)
     return tuple(rear), tuple(oncoming)
 
 
 def turns_back(cache: PathCache, path: PairPath, a: int, b: int) -> bool:
     """Whether the path drives over camera a's or b's road again between the two reads (a
-    turn back at a camera: the loop a vehicle read in the other direction would need)."""
+    U-turn beyond a camera: what a vehicle read in the other direction would need)."""
     own = {int(e) for c in (a, b) for e in (cache.camera_edge[c], cache.camera_reverse[c])
            if e >= 0}
     return bool(own.intersection(path.edges[1:-1].tolist()))
@@ -295,9 +294,31 @@ def search(cache: PathCache, a: int, b: int, pool: int) -> list[PairPath]:
             forward_member[interior] = True
             backward_member[interior] = True
     if np.isfinite(via.min()):
+        _add_direction_paths(cache, a, b, found, forward_member, backward_member)
         _add_via_paths(cache, a, b, via, found, forward_member, backward_member, pool)
     found.sort(key=lambda p: p.free_flow_s)
     return found[:pool]
+
+
+def _add_direction_paths(cache: PathCache, a: int, b: int, found: list[PairPath],
+                         forward_member: BoolArray, backward_member: BoolArray) -> None:
+    """The fastest path of every pairing of the directions the two cameras read (which
+    way the vehicle passed each): the trees' best direction alone would hide the others."""
+    for sa in range(2):
+        for sb in range(2):
+            via = (cache.site_forward_dist[sa, a].astype(np.float64)
+                   + cache.site_backward_dist[sb, b])
+            w = int(np.argmin(via))
+            if not np.isfinite(via[w]):
+                continue
+            head = _walk(cache.site_forward_pred[sa, a], w)
+            tail = _walk(cache.site_backward_pred[sb, b], w)[::-1]
+            interior = _without_loops(head + tail[1:])
+            path = _pair_path(cache, a, b, interior)
+            if _is_new(path, found, cache.edge_len):
+                found.append(path)
+                forward_member[interior] = True
+                backward_member[interior] = True
 
 
 def _subtree(pred: npt.NDArray[np.int32], keep: IntArray, position: IntArray) -> IntArray:

@@ -16,8 +16,8 @@ FLAG_TEXT: Final[dict[str, str]] = {
     "long_gap": "much slower than the fastest path: the vehicle stopped or took a detour",
     "low_confidence": "no single path is clearly the most likely: check the alternatives",
     "unreachable": "the road graph has no path between the two cameras",
-    "turn_back": "every path between the two cameras turns back over a camera's road: the "
-                 "vehicle made a U-turn or a camera's direction in the registry is wrong",
+    "turn_back": "the most probable path turns back over a camera's road: the vehicle made "
+                 "a U-turn beyond a camera, or the camera's direction in the registry is wrong",
 }
 """Flags of a leg, explained in words."""
 

@@ -54,7 +54,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-CACHE_FORMAT: Final = 4
+CACHE_FORMAT: Final = 5
 MIN_COST_S: Final = 1e-3
 """csgraph reads an explicit 0 as "no edge"."""
 KIND: Final = "routes"
@@ -62,7 +62,8 @@ KIND: Final = "routes"
 _STORED: Final = (
     "node_ids", "camera_osm", "camera_bound_ends", "camera_position", "camera_reverse_road",
     "camera_reverse_position", "camera_both", "forward_pred", "forward_dist", "backward_pred",
-    "backward_dist", "bound_s", "bound_m", "pair_a", "pair_b", "pair_offsets", "path_offsets",
+    "backward_dist", "site_forward_pred", "site_forward_dist", "site_backward_pred",
+    "site_backward_dist", "bound_s", "bound_m", "pair_a", "pair_b", "pair_offsets", "path_offsets",
     "path_nodes", "path_free", "path_length", "path_minor")
 _NARROW: Final = ("path_nodes",)
 """Index arrays stored as int32 (half the file) and widened when read."""
@@ -117,6 +118,13 @@ class PathCache:
     forward_dist: npt.NDArray[np.float32]
     backward_pred: npt.NDArray[np.int32]
     backward_dist: npt.NDArray[np.float32]
+    site_forward_pred: npt.NDArray[np.int32]
+    """Travel-time trees of each direction a camera reads on its own, shape (2, cameras,
+    nodes): 0 its registry direction, 1 the other (no predecessors, infinite distances when
+    it reads one). Tree 0 of ``forward_pred`` is their per-node best."""
+    site_forward_dist: npt.NDArray[np.float32]
+    site_backward_pred: npt.NDArray[np.int32]
+    site_backward_dist: npt.NDArray[np.float32]
     bound_s: FloatArray
     bound_m: FloatArray
     pair_a: IntArray = field(default_factory=lambda: _empty_int(0))
@@ -335,6 +343,10 @@ def empty_cache(graph: nx.MultiDiGraph, vehicle_class: VehicleClass = "car") -> 
         forward_dist=np.zeros((n_costs, 0, n), np.float32),
         backward_pred=np.zeros((n_costs, 0, n), np.int32),
         backward_dist=np.zeros((n_costs, 0, n), np.float32),
+        site_forward_pred=np.zeros((2, 0, n), np.int32),
+        site_forward_dist=np.zeros((2, 0, n), np.float32),
+        site_backward_pred=np.zeros((2, 0, n), np.int32),
+        site_backward_dist=np.zeros((2, 0, n), np.float32),
         bound_s=np.zeros((0, 0)), bound_m=np.zeros((0, 0)))
 
 
@@ -374,6 +386,30 @@ def _tree(matrix: csr_matrix, targets: list[int], costs: list[float]
     return pred.astype(np.int32), dist[:n].astype(np.float32)
 
 
+def _site_trees(matrix: csr_matrix, targets: list[int], costs: list[float]
+                ) -> npt.NDArray[np.float64]:
+    """Predecessors and distances (2, sites=2, nodes) of the tree of each direction alone
+    (the second empty when the camera reads one direction)."""
+    n = matrix.shape[0]
+    out = np.empty((2, 2, n))
+    out[0, 1], out[1, 1] = -9999, np.inf
+    for site, (target, cost) in enumerate(zip(targets, costs, strict=True)):
+        pred, dist = _tree(matrix, [target], [cost])
+        out[0, site], out[1, site] = pred, dist
+    return out
+
+
+def _best_of(sites: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.int32],
+                                                      npt.NDArray[np.float32]]:
+    """The per-node best of the two direction trees (sites: pred/dist, site, camera, node):
+    a shortest-path tree from either direction (a node's predecessor took the same or a
+    better branch, so walking it back stays shortest)."""
+    pred, dist = sites[0], sites[1]
+    second = dist[1] < dist[0]
+    return (np.where(second, pred[1], pred[0]).astype(np.int32),
+            np.where(second, dist[1], dist[0]).astype(np.float32))
+
+
 def _bound_rows(matrix: csr_matrix, ends: IntArray, sources: IntArray) -> FloatArray:
     """Least cost from any end node of each source camera to any end of every camera
     (``ends``: camera × 4 node indices, -1 padding)."""
@@ -394,22 +430,35 @@ def add_cameras(cache: PathCache, wanted: _Wanted, rows: IntArray) -> PathCache:
     reverse = _routing_reverse(cache, sites.reverse)
     n = len(cache.node_ids)
     costs = _costs(cache.edge_tt, cache.edge_main)
-    trees: list[list[Any]] = [[], [], [], []]
-    grown_trees: dict[str, Any] = {}
+    sides = list(zip(edge, reverse, sites.position, sites.reverse_position, sites.both,
+                     strict=True))
     o = cache.edge_open
-    for cost in costs:
+    grown_trees: dict[str, Any] = {}
+    mixed: list[list[Any]] = [[], [], [], []]
+    for k, cost in enumerate(costs):
         forward = csr_matrix((cost[o], (cache.edge_u[o], cache.edge_v[o])), shape=(n, n))
         backward = forward.T.tocsr()
-        sides = list(zip(edge, reverse, sites.position, sites.reverse_position, sites.both,
-                         strict=True))
-        f = [_tree(forward, *_exits(cache, cost, *side)) for side in sides]
-        g = [_tree(backward, *_entries(cache, cost, *side)) for side in sides]
-        for slot, part in enumerate((f, g)):
-            trees[2 * slot].append(np.stack([t[0] for t in part]))
-            trees[2 * slot + 1].append(np.stack([t[1] for t in part]))
-    for name, part in zip(("forward_pred", "forward_dist", "backward_pred", "backward_dist"),
-                          trees, strict=True):
-        grown_trees[name] = np.concatenate([getattr(cache, name), np.stack(part)], axis=1)
+        if k == 0:
+            f_sites = np.stack([_site_trees(forward, *_exits(cache, cost, *side))
+                                for side in sides], axis=2)
+            b_sites = np.stack([_site_trees(backward, *_entries(cache, cost, *side))
+                                for side in sides], axis=2)
+            trees = [*_best_of(f_sites), *_best_of(b_sites)]
+            for direction, site_trees in (("forward", f_sites), ("backward", b_sites)):
+                for kind, index, dtype in (("pred", 0, np.int32), ("dist", 1, np.float32)):
+                    field_name = f"site_{direction}_{kind}"
+                    grown_trees[field_name] = np.concatenate(
+                        [getattr(cache, field_name), site_trees[index].astype(dtype)], axis=1)
+        else:
+            f = [_tree(forward, *_exits(cache, cost, *side)) for side in sides]
+            g = [_tree(backward, *_entries(cache, cost, *side)) for side in sides]
+            trees = [np.stack([t[0] for t in f]), np.stack([t[1] for t in f]),
+                     np.stack([t[0] for t in g]), np.stack([t[1] for t in g])]
+        for slot, tree in enumerate(trees):
+            mixed[slot].append(tree)
+    for name, stacked in zip(("forward_pred", "forward_dist", "backward_pred", "backward_dist"),
+                             mixed, strict=True):
+        grown_trees[name] = np.concatenate([getattr(cache, name), np.stack(stacked)], axis=1)
     grown = dataclasses.replace(
         cache, camera_ids=cache.camera_ids + sites.ids,
         camera_osm=np.concatenate([cache.camera_osm, wanted.osm[rows]]),
@@ -549,8 +598,14 @@ def load_path_cache(graph: nx.MultiDiGraph, registry: pd.DataFrame | gpd.GeoData
     return cache
 
 
+_DERIVED_FIRST: Final = ("forward_pred", "forward_dist", "backward_pred", "backward_dist")
+"""Stored without tree 0, which is the best of the two site trees (derived when read)."""
+
+
 def _to_stored(cache: PathCache) -> diskcache.Arrays:
     out = {name: getattr(cache, name) for name in _STORED}
+    for name in _DERIVED_FIRST:
+        out[name] = out[name][1:]
     for name in _NARROW:
         out[name] = out[name].astype(np.int32)
     out["camera_ids"] = np.array(cache.camera_ids, dtype=str)
@@ -562,6 +617,11 @@ def _from_stored(base: PathCache, stored: diskcache.Arrays) -> PathCache:
         name: stored[name].astype(np.int64) if name in _NARROW else stored[name]
         for name in _STORED if name != "node_ids"}
     ids = tuple(str(c) for c in stored["camera_ids"])
+    for direction in ("forward", "backward"):
+        sites = np.stack([arrays[f"site_{direction}_pred"], arrays[f"site_{direction}_dist"]])
+        pred, dist = _best_of(sites)
+        arrays[f"{direction}_pred"] = np.concatenate([pred[None], arrays[f"{direction}_pred"]])
+        arrays[f"{direction}_dist"] = np.concatenate([dist[None], arrays[f"{direction}_dist"]])
     osm = arrays["camera_osm"].reshape(-1, 3)
     arrays["camera_bound_ends"] = arrays["camera_bound_ends"].reshape(-1, 4)
     road_edge = base.roads.edge_index(osm[:, 0], osm[:, 1], osm[:, 2])

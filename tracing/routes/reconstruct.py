@@ -19,7 +19,13 @@ from tracing.routes.evidence import CameraActivity
 from tracing.routes.model import CandidatePath, Route, RouteLeg, RouteSummary, Sighting
 from tracing.routes.pathcache import PathCache
 from tracing.routes.prism import leg_prism
-from tracing.routes.scoring import ScoringModel, is_long_gap, log_scores, probabilities
+from tracing.routes.scoring import (
+    ScoringModel,
+    direction_prior,
+    is_long_gap,
+    log_scores,
+    probabilities,
+)
 from tracing.routes.sightings import collapse_repeats, ordered, split_trips
 from tracing.travel import impossible, split_tracks
 
@@ -139,16 +145,15 @@ def _leg(context: _Context, index: int, trip: int, a: Sighting, b: Sighting, tra
     paths = pair_paths(cache, ia, ib)
     if not paths:
         return RouteLeg(index, trip, a, b, (), ("unreachable",), track)
-    back = [turns_back(cache, p, ia, ib) for p in paths]
-    turned = all(back)
-    if not turned:
-        paths = [p for p, t in zip(paths, back, strict=True) if not t]
     observed = (b.ts - a.ts).total_seconds()
     missed = [_missed(context, p, ia, ib, a.ts) for p in paths]
     free = np.array([p.free_flow_s for p in paths])
-    scores = log_scores(observed, free, np.array([len(m[0]) for m in missed], float), model,
-                        minor_s=np.array([p.minor_s for p in paths]),
-                        oncoming=np.array([len(m[1]) for m in missed], float))
+    reversed_ends = np.array([int(p.edges[0] != cache.camera_edge[ia])
+                              + int(p.edges[-1] != cache.camera_edge[ib]) for p in paths], float)
+    scores = (log_scores(observed, free, np.array([len(m[0]) for m in missed], float), model,
+                         minor_s=np.array([p.minor_s for p in paths]),
+                         oncoming=np.array([len(m[1]) for m in missed], float))
+              + direction_prior(reversed_ends, model, front_plate=context.front_plate))
     probs = probabilities(scores, temperature=model.temperature)
     order = np.argsort(-probs, kind="stable")[:context.k]
     kept = probs[order] / probs[order].sum()
@@ -157,7 +162,7 @@ def _leg(context: _Context, index: int, trip: int, a: Sighting, b: Sighting, tra
         for rank, (j, p) in enumerate(zip(order, kept, strict=True)))
     impossible_leg = bool(impossible(observed, cache.bound_s[ia, ib], cache.bound_s[ib, ia]))
     flags = _flags(observed, float(free.min()), float(kept[0]), impossible=impossible_leg,
-                   turned=turned)
+                   turned=turns_back(cache, paths[int(order[0])], ia, ib))
     prism = leg_prism(cache, ia, ib, observed) if "long_gap" in flags else None
     return RouteLeg(index, trip, a, b, candidates, flags, track, prism)
 
@@ -167,7 +172,7 @@ def _missed(context: _Context, path: PairPath, a: int, b: int, depart: datetime
     """Cameras on the path that would have read the vehicle (from behind; oncoming, when it
     has a front plate), were working, and did not."""
     cache = context.cache
-    rear, oncoming = passed_cameras(cache, path, a, b)
+    rear, oncoming = passed_cameras(cache, path)
     if not context.front_plate:
         oncoming = ()
     if context.activity is None:

@@ -5,6 +5,7 @@ log score = log p(observed time | path's free-flow time)
             (oncoming ones: log(1 − detection rate × ROUTE_ONCOMING_SHARE))
           − detour penalty × (path's free-flow time / fastest candidate's − 1)
           − minor-road penalty × (path's time on minor roads / fastest candidate's time),
+          + log prior of the directions the path passes its two cameras in
 normalised per leg with a softmax at a fitted temperature. The time fit is a mixture on
 x = log((observed + offset) / (free-flow + offset)): ordinary driving N(μ, σ) and a broad
 slow component (stops, detours) of prior share ``slow_share``.
@@ -38,12 +39,15 @@ class ScoringModel:
     temperature: float = settings.ROUTE_TEMPERATURE
     minor_road_penalty: float = settings.ROUTE_MINOR_ROAD_PENALTY
     oncoming_share: float = settings.ROUTE_ONCOMING_SHARE
+    reversed_share: float = settings.ROUTE_REVERSED_SHARE
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.detection_rate < 1.0:
             raise RouteError(f"detection rate {self.detection_rate} is not in [0, 1)")
         if not 0.0 <= self.oncoming_share <= 1.0:
             raise RouteError(f"oncoming share {self.oncoming_share} is not in [0, 1]")
+        if not 0.0 < self.reversed_share < 1.0:
+            raise RouteError(f"reversed share {self.reversed_share} is not in (0, 1)")
         if not 0.0 <= self.slow_share < 1.0:
             raise RouteError(f"slow share {self.slow_share} is not in [0, 1)")
         for name in ("time_sigma", "slow_sigma", "time_offset_s", "temperature"):
@@ -86,6 +90,20 @@ def log_scores(observed_s: float, free_flow_s: FloatArray, missed: FloatArray,
     return (time_fit(observed_s, free, model) + miss
             - model.detour_penalty * (free / fastest - 1.0)
             - model.minor_road_penalty * minor / fastest)
+
+
+def direction_prior(reversed_ends: FloatArray, model: ScoringModel, *, front_plate: bool
+                    ) -> FloatArray:
+    """Log prior of each candidate from the directions it passes its two cameras in:
+    ``reversed_ends`` (0–2) counts the ends driven against the camera's registry direction.
+    A camera reads rear plates of the traffic moving away (its registry direction); a
+    vehicle with a front plate is read coming towards it too when the camera reads oncoming
+    traffic (ROUTE_ONCOMING_SHARE), one without (a motorbike) only when the registry's
+    direction is wrong (ROUTE_REVERSED_SHARE)."""
+    share = model.oncoming_share
+    q = max(share / (1.0 + share), model.reversed_share) if front_plate else model.reversed_share
+    n = np.asarray(reversed_ends, float)
+    return np.asarray(n * math.log(q) + (2.0 - n) * math.log1p(-q))
 
 
 def probabilities(scores: FloatArray, *, temperature: float = 1.0) -> FloatArray:
