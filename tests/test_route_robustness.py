@@ -245,3 +245,31 @@ def test_a_long_gap_leg_has_a_prism_shaded_by_the_longest_stay(graph: nx.MultiDi
                    for f in json.loads(route_geojson(route))["features"])
     short = reconstruct_route(graph, [seen("A", 0), seen("B", 130)], cache=cache).legs[0]
     assert short.prism is None
+
+
+def divided_road() -> nx.MultiDiGraph:
+    """A divided road: northbound 1 → 2 → 3 and, 22 m east, southbound 6 → 5 → 4 (60 s a
+    block), joined by U-turn links 3 → 6 and 4 → 1 at its ends."""
+    g = nx.MultiDiGraph(crs="EPSG:4326")
+    xy = {1: (0, 0), 2: (0, 1), 3: (0, 2), 6: (0.02, 2), 5: (0.02, 1), 4: (0.02, 0)}
+    for n, (x, y) in xy.items():
+        g.add_node(n, x=106.70 + x / 100, y=10.80 + y / 100)
+    for u, v, tt in [(1, 2, 60), (2, 3, 60), (6, 5, 60), (5, 4, 60), (3, 6, 5), (4, 1, 5)]:
+        g.add_edge(u, v, 0, travel_time=float(tt), length=18.0 * tt, highway="trunk")
+    return g
+
+
+def test_a_camera_over_one_carriageway_reads_the_other_one_too() -> None:
+    g = divided_road()
+    reg = pd.DataFrame([{"id": c, "is_lpr": True, "status": "up", "edge_u": u, "edge_v": v,
+                         "edge_key": 0, "lon": 106.70, "lat": 10.80 + y / 100}
+                        for c, u, v, y in (("A", 1, 2, 0.5), ("B", 2, 3, 1.5))])
+    cache = build_path_cache(g, reg)
+    southbound = reconstruct_route(g, [seen("B", 0), seen("A", 60)], cache=cache)
+    best = southbound.legs[0].candidates[0]
+    assert list(best.osm_nodes) == [6, 5, 4] and best.free_flow_s == pytest.approx(60.0)
+    assert southbound.legs[0].flags == ()
+    one_way = build_path_cache(g, reg.assign(directions="one"))
+    forced = reconstruct_route(g, [seen("B", 0), seen("A", 300)], cache=one_way).legs[0]
+    assert list(forced.candidates[0].osm_nodes) == [2, 3, 6, 5, 4, 1, 2]
+    assert "turn_back" in forced.flags, "read northbound at both: a U-turn loop between"
