@@ -105,6 +105,8 @@ class Leg:
     """The true trip's driver type (simulator route variant; 0 drives fastest paths)."""
     detour: bool = False
     """The true trip detours or stops at an intermediate place."""
+    vehicle_class: str = "car"
+    """The routing class of the plate (its cache: Engine.caches)."""
     stop_stay_s: float | None = None
     """On a leg that holds the true trip's stop: the longest stay the prism allows there
     (negative: the stop lies outside the prism)."""
@@ -286,7 +288,8 @@ def evaluate(graph: nx.MultiDiGraph, engine: Engine, day: SimDay, *, model: Scor
                        [(edge_pairs(c.osm_nodes[1:-1]), c.probability) for c in leg.candidates],
                        edge_pairs(naive), pair=pair,
                        variant=int(variant_of[int(ta.trip_id)]),
-                       detour=bool(detour_of[int(ta.trip_id)]))
+                       detour=bool(detour_of[int(ta.trip_id)]),
+                       vehicle_class=cache.vehicle_class)
             if with_pool:
                 item.pool = pool_features(cache, pair, true_nodes)
             stop = stop_of.get(int(ta.trip_id))

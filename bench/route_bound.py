@@ -16,9 +16,9 @@ as the benchmark does, and compares, on the same legs, length-weighted edge F1 o
 - ``bayes_prior``: the same without the evidence (road-class preference alone);
 - ``bayes_known_type``: as ``bayes`` but told the trip's driver type (its variant).
 
-Sampled paths start and end on either direction of the two cameras' roads (the shortest
-under each cost field wins), on the car network for every leg (motorbike legs included: a
-small advantage of the ceiling over the engine, which routes motorbikes on theirs).
+Sampled paths start and end on the directions the simulated cameras read (either direction
+of each road in ``both_directions`` and ``registry_errors``; the shortest under each cost
+field wins), on the network of the plate's vehicle class.
 Detour and stop trips are not modelled by the sampled paths (they are direct), so on those
 legs the ``bayes`` figures are not a ceiling; the split ``*_direct`` (legs of trips without a
 detour) is where the estimate is a ceiling up to Monte Carlo noise. Last line ``BOUND route``.
@@ -75,21 +75,23 @@ def _walk(pred: np.ndarray, s: int, t: int) -> Path | None:
     return tuple(reversed(out))
 
 
-def _sites(cache: PathCache, c: int) -> list[tuple[int, float]]:
-    """(edge, position) of each direction camera ``c`` reads."""
+def _sites(cache: PathCache, c: int, both: bool) -> list[tuple[int, float]]:
+    """(edge, position) of each direction camera ``c`` reads in the simulated world (the
+    ideal engine knows the law: with ``both`` False the cameras read one direction)."""
     p = float(cache.camera_position[c])
     out = [(int(cache.camera_edge[c]), p)]
-    if cache.camera_both[c] and cache.camera_reverse[c] >= 0:
+    if both and cache.camera_both[c] and cache.camera_reverse[c] >= 0:
         out.append((int(cache.camera_reverse[c]), float(cache.camera_reverse_position[c])))
     return out
 
 
-def sampled_paths(cache: PathCache, legs: list[bench.Leg], costs: list[tuple[int, np.ndarray]]
-                  ) -> list[list[tuple[int, Path, float]]]:
+def sampled_paths(cache: PathCache, legs: list[bench.Leg], costs: list[tuple[int, np.ndarray]],
+                  *, both: bool) -> list[list[tuple[int, Path, float]]]:
     """Per leg: (driver type, shortest path, free-flow time of the two partial camera edges)
-    under every sampled cost field, over either direction of each camera's road."""
+    under every sampled cost field, over the directions the cameras read."""
     n = len(cache.node_ids)
-    heads = sorted({int(cache.edge_v[e]) for leg in legs for e, _ in _sites(cache, leg.pair[0])})
+    heads = sorted({int(cache.edge_v[e]) for leg in legs
+                    for e, _ in _sites(cache, leg.pair[0], both)})
     row = {h: i for i, h in enumerate(heads)}
     out: list[list[tuple[int, Path, float]]] = [[] for _ in legs]
     for variant, cost in costs:
@@ -98,8 +100,8 @@ def sampled_paths(cache: PathCache, legs: list[bench.Leg], costs: list[tuple[int
         dist, pred = dijkstra(matrix, indices=heads, return_predecessors=True)
         for i, leg in enumerate(legs):
             best: tuple[float, Path | None, float] = (np.inf, None, 0.0)
-            for ea, pa in _sites(cache, leg.pair[0]):
-                for eb, pb in _sites(cache, leg.pair[1]):
+            for ea, pa in _sites(cache, leg.pair[0], both):
+                for eb, pb in _sites(cache, leg.pair[1], both):
                     s, t = int(cache.edge_v[ea]), int(cache.edge_u[eb])
                     ends = (1 - pa) * cost[ea] + pb * cost[eb]
                     total = float(dist[row[s], t] + ends)
@@ -192,16 +194,22 @@ def main() -> int:
     day = bench.run_sim(graph, regime, seed=args.seed)
     with tempfile.TemporaryDirectory() as cache_dir:
         engine = bench.engine_for(graph, day, FilePath(cache_dir))
-    cache = engine.caches["car"]
     model = ScoringModel(detection_rate=regime.detection * (1 - bench.OCR_ERROR))
     legs = [leg for leg in bench.evaluate(graph, engine, day, model=model)["legs"]
             if bench.length_of(set(leg.true_edges)) >= 1.0]
     rng = np.random.default_rng(args.seed)
     if len(legs) > args.legs:
         legs = [legs[i] for i in sorted(rng.choice(len(legs), args.legs, replace=False))]
-    samples = sampled_paths(cache, legs, driver_costs(cache, rng, args.per_type))
+    samples: dict[int, list[tuple[int, Path, float]]] = {}
+    for name, cache in engine.caches.items():  # each class on its own network
+        mine = [i for i, leg in enumerate(legs) if leg.vehicle_class == name]
+        drawn = sampled_paths(cache, [legs[i] for i in mine],
+                              driver_costs(cache, rng, args.per_type),
+                              both=regime.both_directions)
+        samples.update(zip(mine, drawn, strict=True))
     rows = []
-    for leg, drawn in zip(legs, samples, strict=True):
+    for i, leg in enumerate(legs):
+        drawn, cache = samples[i], engine.caches[leg.vehicle_class]
         row: dict[str, Any] = {
             "w": bench.length_of(set(leg.true_edges)), "detour": leg.detour,
             "naive": bench.leg_scores(leg.naive_edges, leg.true_edges)[0],
