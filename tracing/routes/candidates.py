@@ -281,44 +281,42 @@ def search(cache: PathCache, a: int, b: int, pool: int) -> list[PairPath]:
     if not np.isfinite(via.min()) and not found:
         return []
     n = len(cache.node_ids)
-    forward_member, backward_member = np.zeros(n, bool), np.zeros(n, bool)
-    for cost in range(cache.forward_pred.shape[0]) if np.isfinite(via.min()) else ():
-        cost_via = cache.forward_dist[cost, a].astype(np.float64) + cache.backward_dist[cost, b]
-        w = int(np.argmin(cost_via))
-        head = _walk(cache.forward_pred[cost, a], w)
-        tail = _walk(cache.backward_pred[cost, b], w)[::-1]
-        interior = _without_loops(head + tail[1:])
-        path = _pair_path(cache, a, b, interior)
-        if _is_new(path, found, cache.edge_len):
-            found.append(path)
-            forward_member[interior] = True
-            backward_member[interior] = True
+    members = np.zeros(n, bool), np.zeros(n, bool)
     if np.isfinite(via.min()):
-        _add_direction_paths(cache, a, b, found, forward_member, backward_member)
-        _add_via_paths(cache, a, b, via, found, forward_member, backward_member, pool)
+        trees = [(cache.forward_pred[k, a], cache.forward_dist[k, a],
+                  cache.backward_pred[k, b], cache.backward_dist[k, b])
+                 for k in range(cache.forward_pred.shape[0])]
+        # every pairing of the directions the two cameras read (which way the vehicle passed
+        # each): the trees' best direction alone would hide the others
+        trees += [(cache.site_forward_pred[sa, a], cache.site_forward_dist[sa, a],
+                   cache.site_backward_pred[sb, b], cache.site_backward_dist[sb, b])
+                  for sa in range(2) for sb in range(2)]
+        for tree in trees:
+            _add_fastest(cache, a, b, tree, found, members)
+        _add_via_paths(cache, a, b, via, found, *members, pool)
     found.sort(key=lambda p: p.free_flow_s)
     return found[:pool]
 
 
-def _add_direction_paths(cache: PathCache, a: int, b: int, found: list[PairPath],
-                         forward_member: BoolArray, backward_member: BoolArray) -> None:
-    """The fastest path of every pairing of the directions the two cameras read (which
-    way the vehicle passed each): the trees' best direction alone would hide the others."""
-    for sa in range(2):
-        for sb in range(2):
-            via = (cache.site_forward_dist[sa, a].astype(np.float64)
-                   + cache.site_backward_dist[sb, b])
-            w = int(np.argmin(via))
-            if not np.isfinite(via[w]):
-                continue
-            head = _walk(cache.site_forward_pred[sa, a], w)
-            tail = _walk(cache.site_backward_pred[sb, b], w)[::-1]
-            interior = _without_loops(head + tail[1:])
-            path = _pair_path(cache, a, b, interior)
-            if _is_new(path, found, cache.edge_len):
-                found.append(path)
-                forward_member[interior] = True
-                backward_member[interior] = True
+Trees = tuple[npt.NDArray[np.int32], npt.NDArray[np.float32], npt.NDArray[np.int32],
+              npt.NDArray[np.float32]]
+"""A forward tree of one camera and a backward tree of another: predecessors, distances."""
+
+
+def _add_fastest(cache: PathCache, a: int, b: int, trees: Trees, found: list[PairPath],
+                 members: tuple[BoolArray, BoolArray]) -> None:
+    """The fastest path through a forward and a backward tree, if it is new."""
+    fpred, fdist, bpred, bdist = trees
+    via = fdist.astype(np.float64) + bdist
+    w = int(np.argmin(via))
+    if not np.isfinite(via[w]):
+        return
+    interior = _without_loops(_walk(fpred, w) + _walk(bpred, w)[::-1][1:])
+    path = _pair_path(cache, a, b, interior)
+    if _is_new(path, found, cache.edge_len):
+        found.append(path)
+        members[0][interior] = True
+        members[1][interior] = True
 
 
 def _subtree(pred: npt.NDArray[np.int32], keep: IntArray, position: IntArray) -> IntArray:
