@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tracing import boundaries, cameras, network, settings
 from tracing.routes import Route, ScoringModel, Sighting, load_path_cache, reconstruct_route
-from tracing.routes.candidates import pair_paths, passed_cameras
+from tracing.routes.candidates import pair_paths, passed_cameras, reading_sites
 from tracing.routes.evidence import CameraActivity
 from tracing.routes.pathcache import PathCache
 from tracing.routes.prism import leg_prism, node_stay_s
@@ -201,8 +201,8 @@ def naive_path(graph: nx.MultiDiGraph, cache: PathCache, a: int, b: int) -> list
     each road, by travel time: OSM nodes from the head of a's edge to the tail of b's."""
     best: tuple[float, list[int]] = (np.inf, [])
     weight = _weight(cache)
-    for ea, pa in _sites(cache, a):
-        for eb, pb in _sites(cache, b):
+    for ea, pa in reading_sites(cache, a):
+        for eb, pb in reading_sites(cache, b):
             s, t = int(cache.node_ids[cache.edge_v[ea]]), int(cache.node_ids[cache.edge_u[eb]])
             try:
                 d, nodes = nx.bidirectional_dijkstra(graph, s, t, weight=weight)
@@ -212,14 +212,6 @@ def naive_path(graph: nx.MultiDiGraph, cache: PathCache, a: int, b: int) -> list
             if total < best[0]:
                 best = (total, list(nodes))
     return best[1]
-
-
-def _sites(cache: PathCache, c: int) -> list[tuple[int, float]]:
-    p = float(cache.camera_position[c])
-    out = [(int(cache.camera_edge[c]), p)]
-    if cache.camera_both[c] and cache.camera_reverse[c] >= 0:
-        out.append((int(cache.camera_reverse[c]), float(cache.camera_reverse_position[c])))
-    return out
 
 
 _WEIGHTS: dict[str, Any] = {}

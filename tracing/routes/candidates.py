@@ -121,15 +121,16 @@ def _path(cache: PathCache, nodes: IntArray, pa: float, pb: float) -> PairPath:
 def _direct_paths(cache: PathCache, a: int, b: int) -> list[PairPath]:
     """Paths along one edge from camera a to camera b ahead of it on that edge."""
     out = []
-    for e_a, p_a in _sites(cache, a):
-        for e_b, p_b in _sites(cache, b):
+    for e_a, p_a in reading_sites(cache, a):
+        for e_b, p_b in reading_sites(cache, b):
             if e_a == e_b and p_b > p_a:
                 nodes = np.array([cache.edge_u[e_a], cache.edge_v[e_a]], np.int64)
                 out.append(_path(cache, nodes, p_a, p_b))
     return out
 
 
-def _sites(cache: PathCache, camera: int) -> list[tuple[int, float]]:
+def reading_sites(cache: PathCache, camera: int) -> list[tuple[int, float]]:
+    """(routing edge, position along it) of each direction the camera reads."""
     out = [(int(cache.camera_edge[camera]), float(cache.camera_position[camera]))]
     if cache.camera_both[camera] and cache.camera_reverse[camera] >= 0:
         out.append((int(cache.camera_reverse[camera]),
@@ -206,8 +207,8 @@ def _stored(cache: PathCache, a: int, b: int) -> list[PairPath] | None:
 
 def _direct_positions(cache: PathCache, a: int, b: int, nodes: IntArray) -> tuple[float, float]:
     edge = int(cache.edges_of(nodes)[0])
-    pa = next(p for e, p in _sites(cache, a) if e == edge)
-    pb = next(p for e, p in _sites(cache, b) if e == edge)
+    pa = next(p for e, p in reading_sites(cache, a) if e == edge)
+    pb = next(p for e, p in reading_sites(cache, b) if e == edge)
     return pa, pb
 
 
