@@ -40,10 +40,13 @@ logger = logging.getLogger(__name__)
 
 REGISTRY_COLUMNS: Final = (
     "id", "code", "name", "lon", "lat", "heading", "heading_known", "ward", "is_lpr", "status",
-    "edge_u", "edge_v", "edge_key", "road", "snap_distance_m", "directions",
+    "edge_u", "edge_v", "edge_key", "road", "snap_distance_m", "directions", "stream_url",
 )
 REQUIRED_COLUMNS: Final = frozenset({"id", "lon", "lat"})
 STATUSES: Final = frozenset({"up", "down", "maintenance", "planned"})
+STREAM_SCHEMES: Final = ("rtsp://", "rtsps://", "http://", "https://")
+"""Video stream addresses a camera without on-board plate reading may give (``stream_url``):
+the stream workers (``python -m recognition workers``) read plates from them."""
 DIRECTIONS: Final = frozenset({"both", "one"})
 """What a camera reads: both directions of its road (default: rear plates of the traffic
 moving away, front plates of oncoming cars), or only the direction it is snapped to."""
@@ -78,6 +81,8 @@ class Camera:
     snap_distance_m: float | None
     directions: str = "both"
     """``both`` (reads both directions of its road) or ``one`` (only the edge's)."""
+    stream_url: str | None = None
+    """The camera's video stream (RTSP or HTTP) for the stream workers; None: none."""
 
 
 # --- reading and validating -------------------------------------------------------------
@@ -153,7 +158,8 @@ def _with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
     defaults: dict[str, Any] = {"code": "", "name": "", "heading": np.nan, "ward": None,
                                 "is_lpr": False, "status": "up", "edge_u": pd.NA,
                                 "edge_v": pd.NA, "edge_key": pd.NA, "road": None,
-                                "snap_distance_m": np.nan, "directions": "both"}
+                                "snap_distance_m": np.nan, "directions": "both",
+                                "stream_url": None}
     for column, value in defaults.items():
         if column not in frame:
             frame[column] = value
@@ -198,6 +204,9 @@ def _row_problems(frame: pd.DataFrame, area: shapely.Geometry) -> list[str]:
         if str(row.directions).strip().lower() not in DIRECTIONS:
             problems.append(f"{where}: directions {row.directions!r} not one of "
                             f"{sorted(DIRECTIONS)}")
+        if not _stream_url_ok(row.stream_url):
+            problems.append(f"{where}: stream_url {row.stream_url!r} is not an address "
+                            f"starting with {', '.join(STREAM_SCHEMES)}")
         if _as_bool(row.is_lpr) is None:
             problems.append(f"{where}: is_lpr {row.is_lpr!r} is not true/false")
         if _as_bool(row.heading_known) is None:
@@ -207,6 +216,14 @@ def _row_problems(frame: pd.DataFrame, area: shapely.Geometry) -> list[str]:
     if len(frame) > settings.REGISTRY_MAX_ROWS:
         problems.append(f"{len(frame)} rows, more than the {settings.REGISTRY_MAX_ROWS} allowed")
     return problems
+
+
+def _stream_url_ok(value: Any) -> bool:
+    if value is None or pd.isna(value) or not str(value).strip():
+        return True
+    text = str(value).strip()
+    return (text.lower().startswith(STREAM_SCHEMES) and len(text) <= 2048
+            and not any(c.isspace() or ord(c) < 32 for c in text))
 
 
 def _bad_snap_fields(row: Any) -> list[tuple[str, Any, str]]:
@@ -236,6 +253,7 @@ def _typed(frame: pd.DataFrame) -> gpd.GeoDataFrame:
         out[column] = pd.to_numeric(out[column]).astype("Int64")
     for column in ("code", "name", "ward", "road"):
         out[column] = out[column].astype("string")
+    out["stream_url"] = out["stream_url"].astype("string").str.strip().replace("", pd.NA)
     out["snap_distance_m"] = pd.to_numeric(out["snap_distance_m"]).astype(float)
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]),
                             crs=settings.WGS84)
@@ -286,6 +304,7 @@ def _camera(row: Any) -> Camera:
         road=None if pd.isna(row.road) else str(row.road),
         snap_distance_m=None if pd.isna(row.snap_distance_m) else float(row.snap_distance_m),
         directions=str(row.directions),
+        stream_url=None if pd.isna(row.stream_url) else str(row.stream_url),
     )
 
 

@@ -82,3 +82,13 @@ class AuditError(TracingError, ValueError):
 
 class RetentionError(TracingError, ValueError):
     """A retention policy or purge request is invalid."""
+
+
+class EventError(TracingError, ValueError):
+    """A camera event cannot be accepted: malformed body, unknown or foreign camera, bad
+    timestamp, oversized or non-image attachment (the receiver answers 4xx with the reason)."""
+
+
+class DeviceError(TracingError, ValueError):
+    """A device credential request is invalid (bad id, vendor, cameras or channels) or the
+    device is unknown."""

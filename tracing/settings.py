@@ -549,3 +549,30 @@ EXPRESSWAY_MAX_SPEED_KPH: Final = 120.0
 """Legal maximum on expressways (highway=motorway/motorway_link; Circular 38/2024/TT-BGTVT,
 Art. 9; signed limits, already in the edge's maxspeed, are often lower). Motorbikes are
 not allowed there at all (tracing.vehicles)."""
+
+# --- live feeds (tracing.live, recognition.workers) -------------------------------------------
+LIVE_DIR: Final = VAR_DIR / "live"
+"""State the live services share without the database: device keys for the receiver,
+stream workers' heartbeats, the owner's status."""
+LIVE_HOST: Final = "127.0.0.1"
+"""Default bind address of the receiver (put a TLS reverse proxy in front to expose it)."""
+LIVE_PORT: Final = 8600
+"""Default port of the receiver."""
+LIVE_MAX_BODY_BYTES: Final = 8 * 1024**2
+"""Largest request the receiver reads (a Hikvision ANPR post with two pictures is ~0.5 MB)."""
+LIVE_MAX_IMAGE_BYTES: Final = 3 * 1024**2
+"""Largest picture an event may carry."""
+LIVE_MAX_BATCH_EVENTS: Final = 1000
+"""Most events in one generic JSON batch."""
+LIVE_COMMIT_MAX_EVENTS: Final = 2000
+"""Most events the receiver writes to the spool in one fsync'd file (group commit)."""
+LIVE_BACKLOG_MAX_ROWS: Final = 200_000
+"""Spool backlog (rows not yet loaded) past which the receiver answers 503."""
+LIVE_RETRY_AFTER_S: Final = 5
+"""``Retry-After`` of a 503 answer."""
+LIVE_KEYS_POLL_S: Final = 1.0
+"""How often the receiver looks for changed device keys (a revocation takes effect within)."""
+LIVE_HEARTBEAT_S: Final = 10.0
+"""How often a stream worker writes each camera's heartbeat."""
+LIVE_STREAM_DEAD_S: Final = 60.0
+"""A stream without a frame for this long is shown as dead on Coverage & health."""

@@ -269,6 +269,27 @@ UPDATE cameras SET directions = 'both' WHERE directions IS NULL;
 """Whether a camera reads the traffic of one direction (the one it is snapped to) or of
 both directions of its road (the default: rear plates going away, front plates oncoming)."""
 
+_V8_LIVE: Final = """
+ALTER TABLE cameras ADD COLUMN stream_url VARCHAR;
+CREATE TABLE devices (
+    id VARCHAR NOT NULL,
+    vendor VARCHAR NOT NULL,
+    key_hash VARCHAR NOT NULL,
+    key_hint VARCHAR NOT NULL,
+    cameras VARCHAR[] NOT NULL,
+    channels VARCHAR NOT NULL DEFAULT '{}',
+    time_zone VARCHAR,
+    created_at TIMESTAMPTZ NOT NULL,
+    created_by VARCHAR NOT NULL,
+    rotated_at TIMESTAMPTZ,
+    revoked_at TIMESTAMPTZ,
+    revoked_by VARCHAR
+);
+"""
+"""Live feeds: a camera's video stream address (for the stream workers), and the devices
+(cameras, NVRs) that post plate events to the receiver: a hashed key each, the camera ids
+it may post for, its vendor channels and the time zone of timestamps it sends without one."""
+
 MIGRATIONS: Final = (
     Migration(1, "cameras, reads, rejects", _V1_CORE),
     Migration(2, "watchlist, geofences, alerts, audit log", _V2_WORKFLOW),
@@ -277,6 +298,7 @@ MIGRATIONS: Final = (
     Migration(5, "alert engine: keys, evidence, checkpoint, webhook outbox", _V5_ALERTS),
     Migration(6, "reads outside the accepted time window moved to rejects", _V6_WINDOW),
     Migration(7, "cameras: directions read (one or both)", _V7_DIRECTIONS),
+    Migration(8, "live feeds: camera stream_url, devices", _V8_LIVE),
 )
 """Every schema step in order; append, never edit a released step."""
 LATEST_VERSION: Final = MIGRATIONS[-1].version

@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 CAMERA_COLUMNS: Final = (
     "id", "code", "name", "lon", "lat", "heading", "heading_known", "ward", "road",
     "is_lpr", "status", "edge_u", "edge_v", "edge_key", "snap_distance_m", "directions",
+    "stream_url",
 )
 """Columns of the ``cameras`` table (a registry frame may hold more; they are ignored)."""
 
