@@ -253,7 +253,8 @@ def _typed(frame: pd.DataFrame) -> gpd.GeoDataFrame:
         out[column] = pd.to_numeric(out[column]).astype("Int64")
     for column in ("code", "name", "ward", "road"):
         out[column] = out[column].astype("string")
-    out["stream_url"] = out["stream_url"].astype("string").str.strip().replace("", pd.NA)
+    url = out["stream_url"].astype("string").str.strip()
+    out["stream_url"] = url.where(url.str.len() > 0)
     out["snap_distance_m"] = pd.to_numeric(out["snap_distance_m"]).astype(float)
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]),
                             crs=settings.WGS84)
