@@ -29,6 +29,7 @@ PERMISSIONS: Final[Mapping[str, str]] = {
     "health": "see camera health",
     "audit": "read, filter, export and verify the audit log",
     "registry": "replace the camera registry",
+    "devices": "create, rotate and revoke the keys cameras post their events with",
     "users": "add users, reset passwords, change roles, disable accounts",
     "retention": "set the retention periods and purge old reads",
 }

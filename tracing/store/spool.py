@@ -53,6 +53,7 @@ class Spool:
         self.directory = Path(directory)
         self.failed_dir = self.directory / FAILED_DIR
         self.failed_dir.mkdir(parents=True, exist_ok=True)
+        self._rows: dict[str, int] = {}
 
     def write(self, reads: Sequence[PlateRead] | pa.Table | pd.DataFrame) -> Path:
         """Durably add one batch (IngestError at once if its columns are wrong)."""
@@ -69,12 +70,26 @@ class Spool:
             handle.flush()
             os.fsync(handle.fileno())
         temp.rename(final)
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         return final
 
     def pending(self) -> list[Path]:
         """Complete batch files, oldest first."""
         return sorted(self.directory.glob(f"*{SUFFIX}"))
+
+    def backlog(self) -> tuple[int, float]:
+        """Rows in pending files, and the age in seconds of the oldest (0 when none); each
+        file's row count is read once (from its Arrow footer)."""
+        pending = self.pending()
+        names = {path.name for path in pending}
+        self._rows = {name: rows for name, rows in self._rows.items() if name in names}
+        for path in pending:
+            if path.name not in self._rows:
+                self._rows[path.name] = _row_count(path)
+        if not pending:
+            return 0, 0.0
+        oldest_ns = int(pending[0].name.split("-", 1)[0])
+        return sum(self._rows.values()), max(0.0, (time.time_ns() - oldest_ns) / 1e9)
 
     def failed(self) -> list[Path]:
         """Batch files set aside because they could not be loaded."""
@@ -97,7 +112,17 @@ def _as_table(reads: Sequence[PlateRead] | pa.Table | pd.DataFrame) -> pa.Table:
     return sources.from_reads(reads)
 
 
-def _fsync_dir(directory: Path) -> None:
+def _row_count(path: Path) -> int:
+    """Rows of a spool file (0 when it vanished or cannot be read: the loader decides)."""
+    try:
+        with pa.memory_map(str(path)) as source:
+            reader = pa.ipc.open_file(source)
+            return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+    except (OSError, pa.ArrowInvalid):
+        return 0
+
+
+def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -31,3 +31,17 @@ MAX_OFFSET_US: Final = int(settings.READ_TS_MAX_OFFSET.total_seconds() * 1_000_0
 def latest(now: datetime | None = None) -> datetime:
     """The latest accepted read time at ``now`` (default the clock)."""
     return (now or datetime.now(UTC)).astimezone(UTC) + settings.READ_TS_MAX_AHEAD
+
+
+def refusal(ts: datetime, now: datetime | None = None) -> str | None:
+    """Why an aware instant ``ts`` is outside the accepted window at ``now``, or None."""
+    offset = ts.utcoffset()
+    if offset is None:
+        return "timestamp without a UTC offset"
+    if abs(offset) > settings.READ_TS_MAX_OFFSET:
+        return OFFSET_RANGE
+    if ts < settings.READ_TS_EARLIEST:
+        return TOO_OLD
+    if ts > latest(now):
+        return TOO_FAR_AHEAD
+    return None
