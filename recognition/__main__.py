@@ -1,10 +1,12 @@
-"""Command line: ``python -m recognition ingest --camera CAMERA_ID SOURCE`` and
+"""Command line: ``python -m recognition ingest --camera CAMERA_ID SOURCE``,
+``python -m recognition workers`` (see :mod:`recognition.workers`) and
 ``python -m recognition train`` (see :mod:`recognition.training`).
 
 SOURCE is a video file, a folder of images, one image, or a stream URL (rtsp://, http://).
 Reads go to the spool (``--spool``) and are loaded into the store (``--db``) at the end;
-``--no-load`` leaves them in the spool for the ingest service. Exit 0 with a summary line,
-2 with one ``error:`` line on bad input.
+``--no-load`` leaves them in the spool for the ingest service. ``workers`` reads the streams
+of the registry's cameras until SIGTERM or Ctrl-C. Exit 0 with a summary line, 2 with one
+``error:`` line on bad input.
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recognition.errors import SourceError
 from tracing import settings
 from tracing.errors import TracingError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 log = logging.getLogger("recognition")
 
@@ -47,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="instant of a video's first frame, ISO 8601 with offset")
     ingest.add_argument("--no-load", action="store_true",
                         help="leave the reads in the spool (the ingest service loads them)")
+    _workers_parser(sub)
     train = sub.add_parser("train", help="train the recogniser's sequence head on "
                                          "synthetic plates (offline, ~15 min on 2 cores)")
     train.add_argument("--lines", type=int, default=12_000, help="synthetic lines")
@@ -55,6 +62,76 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=None, help="weights file (default: the "
                        "one the recogniser loads, data/models/plate_head.pt)")
     return parser
+
+
+def _workers_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    workers = sub.add_parser("workers", help="read plates from the video stream of every "
+                                             "registry camera with a stream_url")
+    where = workers.add_mutually_exclusive_group()
+    where.add_argument("--db", type=Path, default=settings.DEMO_DB,
+                       help="store whose registry names the cameras (read once at start)")
+    where.add_argument("--cameras", type=Path, default=None,
+                       help="registry CSV or GeoJSON to read instead of the store's")
+    workers.add_argument("--camera", action="append", default=[], metavar="ID",
+                         help="only this camera (repeatable)")
+    workers.add_argument("--spool", type=Path, default=settings.SPOOL_DIR, help="spool folder")
+    workers.add_argument("--crops", type=Path, default=settings.CROPS_DIR,
+                         help="folder of crop images")
+    workers.add_argument("--live-dir", type=Path, default=settings.LIVE_DIR,
+                         help="folder of the heartbeats (heartbeats/ inside it)")
+    workers.add_argument("--fps", type=float, default=settings.LIVE_SAMPLE_FPS,
+                         help="frames recognised per second and camera, at most")
+    workers.add_argument("--streams-per-process", type=int,
+                         default=settings.LIVE_STREAMS_PER_PROCESS,
+                         help="cameras one process reads; more cameras get more processes")
+    workers.add_argument("--timeout", type=float, default=settings.RECOGNITION_STREAM_TIMEOUT_S,
+                         help="open and read timeout of a stream (s)")
+
+
+def workers(args: argparse.Namespace) -> str:
+    """Run ``workers`` until SIGTERM or Ctrl-C; return the summary line."""
+    import threading
+
+    from recognition.workers import (
+        WorkerConfig,
+        quiet_video_logs,
+        run_workers,
+        stop_on_signals,
+        stream_cameras,
+    )
+    from tracing.live.heartbeats import heartbeat_dir, read_heartbeats
+
+    if args.fps < 0 or args.timeout <= 0:
+        raise SourceError(f"--fps {args.fps:g} must be ≥ 0 and --timeout {args.timeout:g} > 0")
+    cameras = stream_cameras(_registry(args), args.camera)
+    beats = heartbeat_dir(args.live_dir)
+    config = WorkerConfig(spool_dir=args.spool, crops_dir=args.crops, heartbeat_dir=beats,
+                          sample_fps=args.fps, timeout_s=args.timeout)
+    stop = threading.Event()
+    stop_on_signals(stop)
+    quiet_video_logs()
+    processes = -(-len(cameras) // max(1, args.streams_per_process))
+    print(f"watching {len(cameras)} camera stream(s) in {processes} process(es); heartbeats "
+          f"in {beats}; stop with Ctrl-C or SIGTERM", file=sys.stderr, flush=True)
+    run_workers(cameras, config, stop, streams_per_process=args.streams_per_process)
+    mine = {c.camera_id for c in cameras}
+    got = [b for b in read_heartbeats(beats).beats if b.camera_id in mine]
+    return (f"stopped: {len(cameras)} cameras, {sum(b.frames for b in got)} frames, "
+            f"{sum(b.recognised for b in got)} recognised, {sum(b.reads for b in got)} "
+            "reads spooled")
+
+
+def _registry(args: argparse.Namespace) -> gpd.GeoDataFrame:
+    """The registry of ``--cameras``, else of the store ``--db`` (which must exist)."""
+    from tracing import cameras
+    from tracing.store import Store
+
+    if args.cameras is not None:
+        return cameras.read_registry(args.cameras)
+    if not args.db.is_file():
+        raise SourceError(f"store {args.db} does not exist: give --db or --cameras")
+    with Store(args.db) as store:
+        return cameras.load_registry(store)
 
 
 def train(args: argparse.Namespace) -> str:
@@ -105,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        print(ingest(args) if args.command == "ingest" else train(args))
+        commands = {"ingest": ingest, "workers": workers, "train": train}
+        print(commands[args.command](args))
     except TracingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -158,6 +158,12 @@ class Tracker:
             (still if frame - track.last_frame <= self.max_gap else self.finished).append(track)
         self.active = still
 
+    def take_finished(self) -> list[Track]:
+        """The tracks finished so far (in order of first sighting), handed over once."""
+        done = sorted(self.finished, key=lambda t: t.observations[0].frame)
+        self.finished = []
+        return done
+
     def close(self) -> list[Track]:
         """Finish every track; all finished tracks in order of first sighting."""
         self.finished.extend(self.active)

@@ -2,8 +2,9 @@
 
 :class:`Recogniser` holds the OCR engine (EasyOCR loaded once, lazily) and recognises the
 plates of one frame (:meth:`Recogniser.detect`) or of a stream of frames with tracking and
-consensus (:meth:`Recogniser.track`). Plate candidates of a frame are recognised in one
-batch; a track that is already settled is followed by its box without OCR.
+consensus (:meth:`Recogniser.track`; :meth:`Recogniser.step` frame by frame). Plate
+candidates of a frame are recognised in one batch; a track that is already settled is
+followed by its box without OCR.
 """
 
 from __future__ import annotations
@@ -141,17 +142,25 @@ class Recogniser:
         ``still``: the frames are photos (see :meth:`detect`)."""
         tracker = Tracker()
         for frame in frames:
-            tracker.advance(frame.index)
-            if still:
-                detections = self.detect(frame.image, still=True)
-            else:
-                detections = list(self._frame_detections(frame, tracker))
-            for det in detections:
-                tracker.add(Observation(frame.index, frame.ts, det.box, det.reading,
-                                        det.colour, det.crop))
+            detections = self.step(frame, tracker, still=still)
             if on_frame is not None:
                 on_frame(frame, detections)
         return tracker.close()
+
+    def step(self, frame: Frame, tracker: Tracker, *, still: bool = False) -> list[Detection]:
+        """One frame of :meth:`track`: finish the tracks of ``tracker`` unseen for too long,
+        recognise the frame and add its detections (returned) to the tracker. A live
+        stream calls this frame by frame and takes the finished tracks as it goes
+        (:meth:`Tracker.take_finished`)."""
+        tracker.advance(frame.index)
+        if still:
+            detections = self.detect(frame.image, still=True)
+        else:
+            detections = list(self._frame_detections(frame, tracker))
+        for det in detections:
+            tracker.add(Observation(frame.index, frame.ts, det.box, det.reading,
+                                    det.colour, det.crop))
+        return detections
 
     def _frame_detections(self, frame: Frame, tracker: Tracker) -> Iterator[Detection]:
         todo = []

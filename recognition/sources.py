@@ -30,8 +30,8 @@ from recognition.errors import SourceError
 from recognition.pipeline import Frame
 from tracing import settings
 
-__all__ = ["IMAGE_SUFFIXES", "STREAM_SCHEMES", "VIDEO_SUFFIXES", "Source", "open_source",
-           "read_image"]
+__all__ = ["IMAGE_SUFFIXES", "STREAM_SCHEMES", "VIDEO_SUFFIXES", "Source", "open_capture",
+           "open_source", "read_image"]
 
 log = logging.getLogger(__name__)
 Kind = Literal["video", "images", "image", "stream"]
@@ -182,10 +182,15 @@ def _image_frames(paths: list[Path], source: Source) -> Iterator[Frame]:
         yield Frame(index, _mtime(path), image, path.name)
 
 
-def _open_stream(url: str, every: int, timeout_s: float) -> Source:
+def open_capture(url: str, *, timeout_s: float = settings.RECOGNITION_STREAM_TIMEOUT_S,
+                 name: str | None = None) -> cv2.VideoCapture:
+    """Open a stream URL with OpenCV's FFmpeg backend, with open and read timeouts of
+    ``timeout_s``; SourceError (naming the stream as ``name``, default the URL) when the
+    scheme is not a stream's, it cannot be opened or its frames are too large."""
+    shown = name if name is not None else repr(url)
     scheme = urlparse(url).scheme.lower()
     if scheme not in STREAM_SCHEMES:
-        raise SourceError(f"stream URL {url!r}: scheme {scheme!r} is not one of "
+        raise SourceError(f"stream URL {shown}: scheme {scheme!r} is not one of "
                           f"{', '.join(sorted(STREAM_SCHEMES))}")
     timeout_ms = int(timeout_s * 1000)
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC,
@@ -193,9 +198,14 @@ def _open_stream(url: str, every: int, timeout_s: float) -> Source:
     cap = cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
     if not cap.isOpened():
         cap.release()
-        raise SourceError(f"stream {url!r} cannot be opened (unreachable, refused or not a "
+        raise SourceError(f"stream {shown} cannot be opened (unreachable, refused or not a "
                           f"video stream; waited at most {timeout_s:g} s)")
-    _check_frame_size(cap, f"stream {url!r}")
+    _check_frame_size(cap, f"stream {shown}")
+    return cap
+
+
+def _open_stream(url: str, every: int, timeout_s: float) -> Source:
+    cap = open_capture(url, timeout_s=timeout_s)
     source = Source("stream", url, every, None, iter(()))
     source._frames = _capture_frames(cap, source, None, 1.0)
     return source

@@ -576,3 +576,15 @@ LIVE_HEARTBEAT_S: Final = 10.0
 """How often a stream worker writes each camera's heartbeat."""
 LIVE_STREAM_DEAD_S: Final = 60.0
 """A stream without a frame for this long is shown as dead on Coverage & health."""
+LIVE_SAMPLE_FPS: Final = 5.0
+"""Frames per second a stream worker recognises at most, per camera (the newest frame is
+taken; frames in between are read and dropped)."""
+LIVE_STREAMS_PER_PROCESS: Final = 4
+"""Streams one worker process reads (one thread each; the process recognises their frames
+in turn); more cameras get more processes."""
+LIVE_BACKOFF_FIRST_S: Final = 1.0
+"""First wait before a stream worker reconnects; it doubles on every failure in a row."""
+LIVE_BACKOFF_MAX_S: Final = 60.0
+"""Longest wait between reconnection attempts."""
+LIVE_BACKOFF_HEALTHY_S: Final = 30.0
+"""A connection that delivered frames this long resets the wait to LIVE_BACKOFF_FIRST_S."""
