@@ -46,8 +46,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Final, TypeVar
 
-from python_multipart.multipart import parse_options_header
-
 from tracing import settings
 from tracing.errors import EventError
 from tracing.live.events import CameraEvent, EventImage, ImageKind
@@ -57,6 +55,9 @@ VENDOR: Final = "dahua"
 JSON_TYPES: Final = frozenset({"application/json", "text/json"})
 MAX_DEPTH: Final = 16
 """Deepest nesting of objects and arrays accepted (a snapshot has 4)."""
+MAX_CONTAINERS: Final = 1000
+"""Most objects and arrays in one message (a snapshot has about ten): bounds the memory a
+body of ``[[],[],...]`` would take."""
 MAX_PICTURE_CHARS: Final = settings.LIVE_MAX_IMAGE_BYTES * 4 // 3 + 4
 """Longest base64 picture: checked before decoding."""
 NOTIFICATIONS: Final = frozenset({"Active", "DeviceName", "DeviceModel"})
@@ -89,7 +90,7 @@ def parse_dahua(body: bytes, content_type: str) -> list[CameraEvent]:
     if len(body) > settings.LIVE_MAX_BODY_BYTES:
         raise EventError(f"body of {len(body)} bytes is over the "
                          f"{settings.LIVE_MAX_BODY_BYTES}-byte limit")
-    media_type = parse_options_header(content_type)[0].decode("latin-1").lower()
+    media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type not in JSON_TYPES and not media_type.endswith("+json"):
         raise EventError(f"content type {media_type[:60]!r} is not JSON")
     message = _load(body)
@@ -101,9 +102,8 @@ def parse_dahua(body: bytes, content_type: str) -> list[CameraEvent]:
     plate = None if picture is None else _get(picture, "Plate", "Picture", dict)
     if picture is None or plate is None:
         raise EventError("TollgateInfo has no Picture.Plate object")
-    number = _get(plate, "PlateNumber", "Picture.Plate", str) or ""
-    if _get(plate, "IsExist", "Picture.Plate", bool) is False or (
-            number.strip().lower() in NO_PLATE):
+    number = (_get(plate, "PlateNumber", "Picture.Plate", str) or "").strip()
+    if _get(plate, "IsExist", "Picture.Plate", bool) is False or number.lower() in NO_PLATE:
         return []
     snap = _get(picture, "SnapInfo", "Picture", dict) or _get(message, "SnapInfo", "", dict)
     if snap is None:
@@ -118,6 +118,8 @@ def parse_dahua(body: bytes, content_type: str) -> list[CameraEvent]:
 
 
 def _load(body: bytes) -> JsonObject:
+    if body.count(b"{") + body.count(b"[") > MAX_CONTAINERS:
+        raise EventError(f"JSON has over {MAX_CONTAINERS} objects and arrays")
     try:
         message = json.loads(body.decode("utf-8-sig"), parse_constant=_no_constant)
     except RecursionError:
@@ -129,10 +131,10 @@ def _load(body: bytes) -> JsonObject:
                          f"{exc.colno}") from None
     except ValueError as exc:
         raise EventError(f"malformed JSON: {str(exc)[:120]}") from None
-    if not isinstance(message, dict):
-        raise EventError(f"JSON body is {_kind(message)}, not an object")
     if _too_deep(message):
         raise EventError(f"JSON nested deeper than {MAX_DEPTH} levels")
+    if not isinstance(message, dict):
+        raise EventError(f"JSON body is {_kind(message)}, not an object")
     return message
 
 

@@ -20,13 +20,15 @@ Fields read (any namespace: ``hikvision.com/ver10``/``ver20``, ``isapi.org/ver20
 - ``channelID`` (else ``dynChannelID``) is the event's channel, ``UUID`` its id.
 
 Sources: Hikvision "Device Network SDK (Traffic) Developer Guide" V6.1.4.X (2022),
-XML_EventNotificationAlert_ANPR (fields, ``eventState``, the ``dateTime`` example); the
-"Intelligent Security API (ANPR) Developer Guide" (alarm receiving in listening mode);
-"Device Network SDK (ANPR) Developer Guide" (vehicle types: 1 bus, 2 truck, 3 car, 4 mini
-bus, 5 van, 7 two-wheel, 9 SUV/MPV, 10 medium bus, 13 mini car, 14 micro car, 15 pickup,
-whose ISAPI names are ``largeBus`` ... ``pickupTruck``). Device captures published in open
-integrations (Home Assistant hikvision_next issue #117, pyHik issue #62) show the
-multipart layout, the empty picture parts and ``Content-ID``.
+message XML_EventNotificationAlert_ANPR (fields, ``eventState``, the ``dateTime`` example);
+"Intelligent Security API (ANPR) Developer Guide", chapter 5 (alarm/event receiving);
+"Device Network SDK (ANPR) Developer Guide" V6.1.0.X (vehicle types 0–15: 1 bus, 2 truck,
+3 car, 4 mini bus, 5 van, 7 two-wheel, 9 SUV/MPV, 10 medium bus, 13 mini car, 14 micro car,
+15 pickup), whose ISAPI names in that order are ``largeBus``, ``truck``, ``vehicle``,
+``van``, ``buggy`` ... ``pickupTruck`` (Hikvision's SDK demo). Device captures published
+with open integrations show the multipart layout (Home Assistant hikvision_next issue
+#117, pyHik issue #62) and the empty picture parts with ``Content-ID``
+(pastebin.com/raw/z5Bzjthh).
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ VENDOR: Final = "hikvision"
 XML_TYPES: Final = frozenset({"application/xml", "text/xml"})
 MAX_PARTS: Final = 16
 """Most parts in a multipart post (the XML and a few pictures)."""
+MAX_XML_BYTES: Final = 256 * 1024
+"""Largest XML notification (an ANPR alert is ~5 KB): bounds the memory of its tree."""
 NO_PLATE: Final = frozenset({"", "unknown", "noplate", "无车牌"})
 """``licensePlate`` values of a vehicle whose plate was not read."""
 VEHICLE_CLASSES: Final[Mapping[str, str]] = {
@@ -63,7 +67,8 @@ VEHICLE_CLASSES: Final[Mapping[str, str]] = {
     "buggy": "truck", "truck": "truck", "pickuptruck": "truck",
     "largebus": "bus", "mediumbus": "bus",
 }
-"""ISAPI ``vehicleType`` (lower case) → our class; the rest (``pedestrian``,
+"""ISAPI ``vehicleType`` (lower case) → our class (``van``, the SDK's mini bus, is a
+passenger minivan; ``buggy``, its van, a small goods van); the rest (``pedestrian``,
 ``threeWheelVehicle``, ``motorVehicle``, ``nonmotorVehicle``, ``unknown``) → None."""
 PLATE_PICTURE: Final = "licenseplatepicture"
 SCENE_PICTURES: Final = ("detectionpicture", "vehiclepicture")
@@ -101,16 +106,24 @@ def parse_hikvision(body: bytes, content_type: str) -> list[CameraEvent]:
     if len(body) > settings.LIVE_MAX_BODY_BYTES:
         raise EventError(f"body of {len(body)} bytes is over the "
                          f"{settings.LIVE_MAX_BODY_BYTES}-byte limit")
-    media, params = parse_options_header(content_type)
-    media_type = media.decode("latin-1").lower()
+    media_type, boundary = _media_type(content_type)
     if media_type.startswith("multipart/"):
-        xml, pictures = _split(body, params.get(b"boundary", b""))
+        xml, pictures = _split(body, boundary)
     elif media_type in XML_TYPES or media_type.endswith("+xml"):
         xml, pictures = body, []
     else:
         raise EventError(f"content type {media_type[:60]!r} is neither XML nor multipart")
     alert = _alert(xml)
     return [] if (event := _event(alert, pictures)) is None else [event]
+
+
+def _media_type(content_type: str) -> tuple[str, bytes]:
+    """The media type (lower case) and the multipart boundary of a Content-Type."""
+    try:
+        media, params = parse_options_header(content_type)
+    except UnicodeEncodeError:
+        raise EventError("content type is not ASCII text") from None
+    return media.decode("latin-1").lower(), params.get(b"boundary", b"")
 
 
 def _split(body: bytes, boundary: bytes) -> tuple[bytes, list[_Part]]:
@@ -174,6 +187,8 @@ class _Collector:
 
 
 def _alert(xml: bytes) -> Element:
+    if len(xml) > MAX_XML_BYTES:
+        raise EventError(f"XML of {len(xml)} bytes is over the {MAX_XML_BYTES}-byte limit")
     try:
         root: Element = fromstring(xml, forbid_dtd=True)
     except DefusedXmlException as exc:
