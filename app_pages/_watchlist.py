@@ -16,6 +16,7 @@ from tracing.access.actor import Actor
 from tracing.alerts import geofences as gf
 from tracing.alerts import watchlist as wl
 from tracing.alerts.matcher import MATCH_KINDS
+from tracing.exports import watchlist_file
 
 LOCAL = ZoneInfo(settings.LOCAL_TZ)
 IMPORT_KEY = "watch_import_report"
@@ -89,7 +90,7 @@ def remove_form(entries: list[wl.WatchEntry], act: Act) -> None:
         st.rerun()
 
 
-def csv_forms(act: Act) -> None:
+def csv_forms(act: Act, export_as: Actor | None) -> None:
     left, right = st.columns(2)
     with left:
         file = st.file_uploader("Import a CSV (columns: " + ", ".join(wl.CSV_COLUMNS) + ")",
@@ -111,12 +112,18 @@ def csv_forms(act: Act) -> None:
             for line in report.errors:
                 st.warning(line)
     with right:
-        st.download_button("Export the watchlist (CSV)", wl.export_watch_csv(resources.store()),
-                           "watchlist.csv", "text/csv", key="watch_export")
+        if export_as is None:
+            st.caption("Give a reason (top of the page) to export the watchlist.")
+            return
+        store = resources.store()
+        st.download_button("Export the watchlist (CSV)",
+                           lambda: watchlist_file(store, who=export_as), "watchlist.csv",
+                           "text/csv", key="watch_export")
 
 
-def show(*, may_edit: bool, act: Act) -> None:
-    """The watchlist tab (editing only with ``may_edit``)."""
+def show(*, may_edit: bool, act: Act, export_as: Actor | None) -> None:
+    """The watchlist tab (editing only with ``may_edit``; ``export_as``: who exports, None
+    until a reason is given)."""
     store = resources.store()
     fences = {f.id: f"#{f.id} {f.name}" for f in gf.list_fences(store)}
     expired = st.toggle("Show expired entries", key="show_expired")
@@ -135,4 +142,4 @@ def show(*, may_edit: bool, act: Act) -> None:
         st.subheader("Remove an entry")
         remove_form(entries, act)
     st.subheader("CSV import and export")
-    csv_forms(act)
+    csv_forms(act, export_as)

@@ -8,6 +8,7 @@ import streamlit as st
 from app_pages import auth, resources
 from tracing import settings
 from tracing.access import retention, roles, users
+from tracing.access.actor import Actor
 from tracing.errors import TracingError
 
 
@@ -19,7 +20,7 @@ def show_secret() -> None:
                    f"their first login): `{secret}`")
 
 
-def accounts(admin: users.User, reason: str | None) -> None:
+def accounts(reason: str | None) -> None:
     st.subheader("Accounts")
     show_secret()
     table = users.list_users(resources.store())
@@ -33,31 +34,29 @@ def accounts(admin: users.User, reason: str | None) -> None:
         name = st.text_input("New user name")
         role = st.selectbox("Role", roles.ROLES)
         if st.form_submit_button("Add user"):
-            secret = users.add_user(store, name, role, by=admin.name, reason=reason)
+            secret = users.add_user(store, name, role, who=auth.actor(reason))
             st.session_state["admin_secret"] = (name.strip().lower(), secret)
             st.rerun()
     with change.form("change_user"):
-        who = st.selectbox("User", list(table["name"]))
+        account = st.selectbox("User", list(table["name"]))
         new_role = st.selectbox("New role", roles.ROLES, index=None)
         what = st.radio("Action", ["Change role", "Reset password", "Disable", "Enable"],
                         horizontal=True)
-        if st.form_submit_button("Apply") and who:
-            apply_change(admin, who, what, new_role, reason)
+        if st.form_submit_button("Apply") and account:
+            apply_change(account, what, new_role, auth.actor(reason))
 
 
-def apply_change(admin: users.User, who: str, what: str, new_role: str | None,
-                 reason: str) -> None:
+def apply_change(name: str, what: str, new_role: str | None, admin: Actor) -> None:
     store = resources.store()
     if what == "Change role":
         if new_role is None:
             st.error("Choose the new role.")
             return
-        users.set_role(store, who, new_role, by=admin.name, reason=reason)
+        users.set_role(store, name, new_role, who=admin)
     elif what == "Reset password":
-        st.session_state["admin_secret"] = (who, users.reset_password(
-            store, who, by=admin.name, reason=reason))
+        st.session_state["admin_secret"] = (name, users.reset_password(store, name, who=admin))
     else:
-        users.set_disabled(store, who, what == "Disable", by=admin.name, reason=reason)
+        users.set_disabled(store, name, what == "Disable", who=admin)
     st.rerun()
 
 
@@ -94,7 +93,7 @@ def page() -> None:
     st.title("Users & retention")
     reason = auth.reason_input("Reason or ticket for these changes", key="admin_reason")
     try:
-        accounts(admin, reason)
+        accounts(reason)
         if auth.may("retention"):
             retention_section(admin, reason)
     except TracingError as exc:

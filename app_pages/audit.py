@@ -12,6 +12,7 @@ from app_pages import auth, resources
 from tracing import settings
 from tracing.access import audit
 from tracing.errors import TracingError
+from tracing.exports import audit_file
 
 LOCAL = ZoneInfo(settings.LOCAL_TZ)
 ANY = "(any)"
@@ -53,9 +54,9 @@ def page() -> None:
     st.caption(f"{len(frame)} entries, newest first (times in {settings.LOCAL_TZ}).")
     reason = auth.reason_input("Reason for exporting the log", key="audit_export_reason")
     if reason:
-        st.download_button("Export CSV", audit.entries_csv(frame), "audit_log.csv", "text/csv",
-                           on_click=auth.log, args=("audit.export", {
-                               k: str(v) for k, v in chosen.items() if v}, reason))
+        store, who = resources.store(), auth.actor(reason)
+        st.download_button("Export CSV", lambda: audit_file(store, chosen, who=who),
+                           "audit_log.csv", "text/csv")
     verify_section()
 
 

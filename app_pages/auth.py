@@ -1,23 +1,19 @@
 """Who is logged in, what they may do, and the reason every sensitive action needs.
 
 Every page starts with ``user = auth.require("<permission>")`` (permissions:
-:data:`tracing.access.roles.PERMISSIONS`). Sensitive operations take a reason from
-``auth.reason_input(...)``: changes (watchlists, geofences, alert decisions, the camera
-registry) pass ``auth.actor(reason)`` to the library, which checks the role and writes the
-audit entry in the change's transaction; searches, traces and exports are written to the
-audit log with ``auth.log(action, params, reason)``.
+:data:`tracing.access.roles.PERMISSIONS`) to decide what to render. Sensitive operations take
+a reason from ``auth.reason_input(...)`` and pass ``auth.actor(reason)`` to the library,
+which checks the role and writes the audit entry (:mod:`tracing.access.actor`); the actor
+carries this session's memo of looks, so a rerun of the same search or trace is no new entry.
 """
 
 from __future__ import annotations
-
-import json
-from collections.abc import Mapping
 
 import streamlit as st
 
 from app_pages import resources
 from tracing.access import audit, sessions
-from tracing.access.actor import Actor
+from tracing.access.actor import Actor, Looks
 from tracing.access.roles import PERMISSIONS, allowed
 from tracing.access.users import User
 from tracing.errors import AccessError, AuditError, TracingError
@@ -26,8 +22,8 @@ SESSION_KEY = "auth_session"
 """Session-state key of the logged-in :class:`tracing.access.sessions.Session`."""
 NOTICE_KEY = "auth_notice"
 """Session-state key of a message for the login page (why the session ended)."""
-LOGGED_KEY = "auth_logged"
-"""Session-state key of the audit entries :func:`log_once` already wrote."""
+LOOKS_KEY = "auth_looks"
+"""Session-state key of this session's :class:`tracing.access.actor.Looks` memo."""
 
 
 def current_user() -> User | None:
@@ -75,12 +71,13 @@ def logout() -> None:
 
 
 def actor(reason: str) -> Actor:
-    """The logged-in user acting for ``reason``: what the library's sensitive operations
-    take (they check the role and write the audit entry with the change)."""
+    """The logged-in user acting for ``reason``, with this session's memo of looks: what
+    the library's sensitive operations take (they check the role and write the audit entry)."""
     user = current_user()
     if user is None:
         raise AccessError("nobody is logged in")
-    return Actor(user.name, user.role, reason)
+    looks: Looks = st.session_state.setdefault(LOOKS_KEY, Looks())
+    return Actor(user.name, user.role, reason, looks=looks)
 
 
 def may(permission: str) -> bool:
@@ -119,20 +116,3 @@ def reason_input(label: str = "Reason or case number", key: str = "reason") -> s
             st.caption(str(exc))
         return None
 
-
-def log(action: str, params: Mapping[str, object], reason: str) -> None:
-    """Write an audit entry for the logged-in user (StoreError/AuditError are
-    TracingErrors: the page's error handling shows them)."""
-    user = current_user()
-    audit.record(resources.store(), who=user.name if user else "anonymous", action=action,
-                 params=params, reason=reason)
-
-
-def log_once(action: str, params: Mapping[str, object], reason: str) -> None:
-    """:func:`log` unless this session already logged the same action, parameters and
-    reason (Streamlit reruns a page on every click; one look is one entry)."""
-    key = json.dumps([action, dict(params), reason], sort_keys=True, default=str)
-    done: set[str] = st.session_state.setdefault(LOGGED_KEY, set())
-    if key not in done:
-        log(action, params, reason)
-        done.add(key)

@@ -243,7 +243,9 @@ part = st.segmented_control("Show", ["Geofences", "Watchlist"], default="Geofenc
                             key="fences_part", label_visibility="collapsed")
 try:
     if part == "Watchlist":
-        _watchlist.show(may_edit=auth.may("watchlists"), act=act)
+        reason = st.session_state["fence_reason_ok"]
+        _watchlist.show(may_edit=auth.may("watchlists"), act=act,
+                        export_as=auth.actor(reason) if reason else None)
     else:
         fences_tab()
 except TracingError as exc:

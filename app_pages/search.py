@@ -17,7 +17,9 @@ from streamlit_folium import st_folium
 from app_pages import auth, resources
 from tracing import cameras as registry
 from tracing import maps, settings
+from tracing.access.actor import Actor
 from tracing.errors import TracingError
+from tracing.exports import reads_file
 from tracing.search import (
     Place,
     Reachability,
@@ -32,7 +34,7 @@ from tracing.search import (
     search_plates,
     stakeout,
 )
-from tracing.search.export import local_times, reads_csv, reads_geojson
+from tracing.search.export import local_times
 
 LOCAL = ZoneInfo(settings.LOCAL_TZ)
 MODES = {"Auto": None, "Exact / compact": "exact", "Wildcard (* ?)": "wildcard",
@@ -107,9 +109,9 @@ def shown_reads(reads: pd.DataFrame) -> pd.DataFrame:
 
 
 def links_panel(plate: str, reach: Reachability, filters: SearchFilters,
-                limit: float) -> pd.DataFrame:
+                limit: float, who: Actor) -> pd.DataFrame:
     """Linked misreads with why; investigators accept or reject; returns the kept reads."""
-    result = link_reads(resources.store(), plate, reach, limit=limit, filters=filters)
+    result = link_reads(resources.store(), plate, reach, who=who, limit=limit, filters=filters)
     decisions: dict[str, Any] = st.session_state.setdefault(f"decisions:{plate}", {})
     result = decide(result, decisions)
     if not result.links:
@@ -129,12 +131,12 @@ def links_panel(plate: str, reach: Reachability, filters: SearchFilters,
                f"{plate}'s. Score = string similarity × plausibility on the road graph.")
     kept = {k.read_id for k in result.linked}
     plates = sorted({k.plate for k in result.links if k.read_id in kept})
-    reads = reads_of_plates(resources.store(), plates, filters=filters)
+    reads = reads_of_plates(resources.store(), plates, who=who, filters=filters)
     return pd.DataFrame(reads[reads["read_id"].isin(kept)])
 
 
-def clones_panel(plate: str, reach: Reachability, codes: dict[str, str]) -> None:
-    pairs = find_clones(resources.store(), reach, plate=plate)
+def clones_panel(plate: str, reach: Reachability, codes: dict[str, str], who: Actor) -> None:
+    pairs = find_clones(resources.store(), reach, who=who, plate=plate)
     if not pairs:
         st.success("No impossible travel: every pair of consecutive reads is drivable.")
         return
@@ -147,7 +149,7 @@ def clones_panel(plate: str, reach: Reachability, codes: dict[str, str]) -> None
     st.caption(f"Impossible: gap + {settings.TRAVEL_CLOCK_SLACK_S:.0f} s < "
                f"{settings.TRAVEL_SPEED_FACTOR} × the least free-flow drive time (either "
                "direction at both cameras); the same rule as Trace and the alerts.")
-    reads = reads_of_plates(resources.store(), [plate])
+    reads = reads_of_plates(resources.store(), [plate], who=who)
     tracks = reads.assign(track=plate_tracks(reads, reach))
     st.write(f"The reads need **{int(tracks['track'].max()) + 1} vehicles**; each track "
              "below is drivable by one vehicle (Trace shows each on the map).")
@@ -158,11 +160,12 @@ def clones_panel(plate: str, reach: Reachability, codes: dict[str, str]) -> None
         for t, g in tracks.sort_values("ts").groupby("track")]), hide_index=True)
 
 
-def convoy_panel(plate: str, filters: SearchFilters, codes: dict[str, str]) -> None:
+def convoy_panel(plate: str, filters: SearchFilters, codes: dict[str, str],
+                 who: Actor) -> None:
     left, right = st.columns(2)
     window_s = left.slider("Within (s)", 5, 600, int(settings.SEARCH_CONVOY_WINDOW_S))
     min_cams = right.slider("At least cameras", 1, 10, settings.SEARCH_CONVOY_MIN_CAMERAS)
-    members = find_convoy(resources.store(), plate, window_s=float(window_s),
+    members = find_convoy(resources.store(), plate, who=who, window_s=float(window_s),
                           min_cameras=min_cams, filters=filters)
     if not members:
         st.info("No vehicle travelled with this one.")
@@ -188,45 +191,43 @@ def stakeout_panel(cameras: gpd.GeoDataFrame, reason: str | None) -> None:
             places.append(Place(f"place {i + 1}", SearchFilters(
                 cameras=frozenset(chosen), start=start, end=end)))
     need = st.number_input("Seen at least at", 1, int(count), int(count))
-    if st.button("Find plates seen at these places", disabled=reason is None):
-        auth.log("search.stakeout", {"places": [str(p.filters) for p in places],
-                                     "min_places": int(need)}, reason or "")
-        hits = stakeout(resources.store(), places, min_places=int(need))
+    if st.button("Find plates seen at these places", disabled=reason is None) and reason:
+        hits = stakeout(resources.store(), places, who=auth.actor(reason),
+                        min_places=int(need))
         st.dataframe(pd.DataFrame([{"plate": h.plate, "places": ", ".join(h.places),
                                     "reads": h.n_reads} for h in hits]), hide_index=True)
 
 
 def vehicle(plate: str, cameras: gpd.GeoDataFrame, filters: SearchFilters,
-            limit: float, reason: str) -> None:
-    auth.log_once("search.vehicle", {"plate": plate, "filters": str(filters)}, reason)
+            limit: float, who: Actor) -> None:
     store, codes = resources.store(), code_of(cameras)
-    reads = reads_of_plates(store, [plate], filters=filters)
+    reads = reads_of_plates(store, [plate], who=who, filters=filters)
     watched = cameras[["id", "edge_u", "edge_v", "edge_key", "lon", "lat"]].to_csv(index=False)
     reach = reachability(cameras, hashlib.sha256(watched.encode()).hexdigest())
     links, clones, convoy = st.tabs(["Linked misreads", "Impossible travel", "Convoy"])
     with links:
-        linked = links_panel(plate, reach, filters, limit)
+        linked = links_panel(plate, reach, filters, limit, who)
     with clones:
-        clones_panel(plate, reach, codes)
+        clones_panel(plate, reach, codes, who)
     with convoy:
-        convoy_panel(plate, filters, codes)
+        convoy_panel(plate, filters, codes, who)
     everything = pd.concat([reads, linked]) if not linked.empty else reads
     reads_map(reads, cameras, linked if not linked.empty else reads.iloc[0:0])
     st.dataframe(shown_reads(everything.sort_values("ts")), hide_index=True)
     if auth.may("export"):
-        exports(plate, everything, reason)
+        exports(plate, everything, who)
 
 
-def exports(plate: str, reads: pd.DataFrame, reason: str) -> None:
-    """Download buttons; each download is written to the audit log with the reason."""
+def exports(plate: str, reads: pd.DataFrame, who: Actor) -> None:
+    """Download buttons: the library checks, audits and makes each file when clicked."""
+    store, name = resources.store(), plate.replace(" ", "_")
     left, right = st.columns(2)
-    name = plate.replace(" ", "_")
-    what = {"plate": plate, "reads": len(reads)}
-    left.download_button("Export CSV", reads_csv(reads), f"{name}.csv", "text/csv",
-                         on_click=auth.log, args=("export", {**what, "format": "csv"}, reason))
-    right.download_button("Export GeoJSON", reads_geojson(reads), f"{name}.geojson",
-                          "application/geo+json", on_click=auth.log,
-                          args=("export", {**what, "format": "geojson"}, reason))
+    left.download_button("Export CSV", lambda: reads_file(store, reads, who=who, plate=plate,
+                                                          fmt="csv"),
+                         f"{name}.csv", "text/csv")
+    right.download_button("Export GeoJSON", lambda: reads_file(store, reads, who=who,
+                                                               plate=plate, fmt="geojson"),
+                          f"{name}.geojson", "application/geo+json")
 
 
 def search_section(cameras: gpd.GeoDataFrame, reason: str | None) -> None:
@@ -244,10 +245,9 @@ def search_section(cameras: gpd.GeoDataFrame, reason: str | None) -> None:
         st.info("Give a reason or case number above: every search is written to the audit "
                 "log with it.")
         return
-    auth.log_once("search", {"query": query, "mode": mode, "limit": float(limit),
-                             "filters": str(filters)}, reason)
-    result = search_plates(resources.store(), query, mode=MODES[mode], limit=float(limit),
-                           filters=filters)
+    who = auth.actor(reason)
+    result = search_plates(resources.store(), query, who=who, mode=MODES[mode],
+                           limit=float(limit), filters=filters)
     if not result.candidates:
         st.warning(f"No plate matches {query!r} ({result.mode}).")
         return
@@ -262,7 +262,7 @@ def search_section(cameras: gpd.GeoDataFrame, reason: str | None) -> None:
     st.caption(f"{result.matched_plates} plate(s) matched ({result.mode}){more}.")
     plate = st.selectbox("Vehicle", [c.plate for c in result.candidates])
     if plate:
-        vehicle(plate, cameras, filters, float(limit), reason)
+        vehicle(plate, cameras, filters, float(limit), who)
 
 
 auth.require("search")

@@ -17,20 +17,12 @@ from streamlit_folium import st_folium
 from app_pages import auth, resources
 from tracing import maps, settings
 from tracing.access import cases
+from tracing.access.actor import Actor
 from tracing.cameras import load_registry
 from tracing.errors import TracingError
-from tracing.plates import normalize_plate
-from tracing.routes import (
-    FLAG_TEXT,
-    Route,
-    RouteLeg,
-    reconstruct_route,
-    route_csv,
-    route_geojson,
-    route_kml,
-    sightings_from_table,
-)
-from tracing.routes.evidence import activity_window, store_activity
+from tracing.exports import RouteFormat, route_file
+from tracing.routes import FLAG_TEXT, Route, RouteLeg, reconstruct_route
+from tracing.routes.stored import stored_sightings
 from tracing.vehicles import class_of_plate
 
 LOCAL = ZoneInfo(settings.LOCAL_TZ)
@@ -49,23 +41,21 @@ def day_bounds(day: date | None) -> tuple[datetime | None, datetime | None]:
     return start, start + timedelta(days=1)
 
 
-def trace(plate: str, day: date | None, k: int, cameras: gpd.GeoDataFrame
+def trace(plate: str, day: date | None, k: int, cameras: gpd.GeoDataFrame, who: Actor
           ) -> tuple[Route, list[str]] | None:
     """Reads → (route, the reads' ids); errors and empty results are shown, None returned."""
     start, end = day_bounds(day)
-    table = resources.store().reads_of_plate(plate, start=start, end=end)
-    sightings = sightings_from_table(table)
-    if not sightings:
+    seen = stored_sightings(resources.store(), plate, who=who, start=start, end=end)
+    if not seen.sightings:
         when = f" on {day.isoformat()}" if day else ""
-        st.warning(f"No reads of {normalize_plate(plate)}{when}.")
+        st.warning(f"No reads of {seen.plate}{when}.")
         return None
-    vehicle = class_of_plate(plate)
+    vehicle = class_of_plate(seen.plate)
     cache = resources.path_cache(cameras, vehicle)
-    activity = store_activity(resources.store(), *activity_window(s.ts for s in sightings))
-    route = reconstruct_route(resources.road_graph(), sightings, cache=cache, k=k,
-                              plate=normalize_plate(plate), activity=activity,
+    route = reconstruct_route(resources.road_graph(), seen.sightings, cache=cache, k=k,
+                              plate=seen.plate, activity=seen.activity,
                               front_plate=vehicle != "motorbike")
-    return route, [str(r) for r in table.column("read_id").to_pylist()]
+    return route, list(seen.read_ids)
 
 
 def position_at(route: Route, legs: list[RouteLeg], when: datetime) -> tuple[float, float] | None:
@@ -226,35 +216,32 @@ def explain_flags(legs: list[RouteLeg]) -> None:
                        f"{text}.")
 
 
-def downloads(route: Route, cameras: gpd.GeoDataFrame, reason: str) -> None:
-    """Download buttons; each download is written to the audit log with the reason."""
+def downloads(route: Route, cameras: gpd.GeoDataFrame, who: Actor) -> None:
+    """Download buttons: the library checks, audits and makes each file when clicked."""
     positions = {str(r.id): (float(r.lon), float(r.lat)) for r in cameras.itertuples()}
     name = route.plate.replace(" ", "_").replace(".", "") or "route"
-    a, b, c = st.columns(3)
-    for column, label, data, suffix, mime in (
-            (a, "GeoJSON", route_geojson(route, prisms=True), "geojson",
-             "application/geo+json"),
-            (b, "KML", route_kml(route, positions=positions), "kml",
-             "application/vnd.google-earth.kml+xml"),
-            (c, "CSV", route_csv(route), "csv", "text/csv")):
-        column.download_button(f"Export {label}", data, f"{name}.{suffix}", mime,
-                               on_click=auth.log, args=("export", {
-                                   "plate": route.plate, "what": "route", "format": suffix},
-                                   reason))
+    store = resources.store()
+    formats: tuple[tuple[str, RouteFormat, str], ...] = (
+        ("GeoJSON", "geojson", "application/geo+json"),
+        ("KML", "kml", "application/vnd.google-earth.kml+xml"), ("CSV", "csv", "text/csv"))
+    for column, (label, fmt, mime) in zip(st.columns(3), formats, strict=True):
+        column.download_button(
+            f"Export {label}", lambda fmt=fmt: route_file(store, route, who=who, fmt=fmt,
+                                                          positions=positions),
+            f"{name}.{fmt}", mime)
 
 
-def attach_to_case(plate: str, read_ids: list[str], reason: str) -> None:
+def attach_to_case(plate: str, read_ids: list[str], who: Actor) -> None:
     """Attach the traced reads to a case: they are kept beyond the retention period."""
     with st.expander(f"Attach these {len(read_ids)} reads to a case"):
-        case = st.text_input("Case number", value=reason, key="trace_case")
+        case = st.text_input("Case number", value=who.reason, key="trace_case")
         if st.button("Attach to case"):
-            user = auth.require("cases")
-            added = cases.attach_reads(resources.store(), case, read_ids, by=user.name)
+            added = cases.attach_reads(resources.store(), case, read_ids, by=who)
             st.success(f"{added} read(s) of {plate} attached to case {case.strip()} "
                        f"({len(read_ids) - added} were already).")
 
 
-def show(route: Route, cameras: gpd.GeoDataFrame, reason: str) -> None:
+def show(route: Route, cameras: gpd.GeoDataFrame, who: Actor) -> None:
     for note in route.notes:
         st.warning(note)
     s = route.summary
@@ -283,7 +270,7 @@ def show(route: Route, cameras: gpd.GeoDataFrame, reason: str) -> None:
     st.subheader("Sightings")
     st.dataframe(sightings_table(route, numbers, cameras), hide_index=True, width="stretch")
     if auth.may("export"):
-        downloads(route, cameras, reason)
+        downloads(route, cameras, who)
 
 
 auth.require("trace")
@@ -304,12 +291,12 @@ if why is None:
     st.info("Give a reason or case number: every trace is written to the audit log with it.")
     st.stop()
 try:
-    auth.log_once("trace", {"plate": plate.strip(), "day": day, "k": k}, why)
+    actor = auth.actor(why)
     registry = load_registry(resources.store())
-    traced = trace(plate, day, k, registry)
+    traced = trace(plate, day, k, registry, actor)
     if traced is not None:
-        show(traced[0], registry, why)
+        show(traced[0], registry, actor)
         if auth.may("cases"):
-            attach_to_case(traced[0].plate, traced[1], why)
+            attach_to_case(traced[0].plate, traced[1], actor)
 except TracingError as exc:
     st.error(f"Cannot trace {plate.strip()!r}: {exc}")

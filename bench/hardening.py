@@ -68,8 +68,8 @@ def _reads(rows: list[dict[str, str]]) -> pd.DataFrame:
 def _survives(store: Store) -> bool:
     try:
         for query in ("51A*", "51A-123.45", "51A-123.46"):
-            search_plates(store, query)
-        reads_csv(reads_of_plates(store, ["51A-123.45", "51A-123.46"]))
+            search_plates(store, query, who="system:bench")
+        reads_csv(reads_of_plates(store, ["51A-123.45", "51A-123.46"], who="system:bench"))
     except (TracingError, ValueError, OverflowError, NotImplementedError):
         return False
     return True
@@ -151,7 +151,7 @@ def csv_injection(root: Path) -> tuple[int, int]:
                      reason=f"case {formula}")
         watchlist.add_watch(store, f"51A-123.4{i}", match_kind="exact", reason=formula,
                             priority=1, who="system:bench")
-    exports = [reads_csv(reads_of_plates(store, ["51A-123.45"])),
+    exports = [reads_csv(reads_of_plates(store, ["51A-123.45"], who="system:bench")),
                audit.entries_csv(audit.entries(store)), watchlist.export_watch_csv(store)]
     inert = 0
     for text in exports:
@@ -194,7 +194,8 @@ def smaller(root: Path) -> tuple[int, int]:
         held.append(False)
     except TracingError as exc:
         held.append("pixels" in str(exc) and time.perf_counter() - started < 1.0)
-    held.append([c.plate for c in search_plates(store, "51A＊").candidates] == ["51A-123.45"])
+    found = search_plates(store, "51A＊", who="system:bench").candidates
+    held.append([c.plate for c in found] == ["51A-123.45"])
     return len(held), sum(held)
 
 

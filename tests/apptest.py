@@ -23,8 +23,7 @@ def page_user(db: Path, role: str) -> users.User:
     with Store(db) as store:
         user = users.get_user(store, name)
         if user is None:
-            users.add_user(store, name, role, by="tests", reason="page tests",
-                           password=TEST_PASSWORD)
+            users.add_user(store, name, role, who="tests", password=TEST_PASSWORD)
             user = users.get_user(store, name)
     assert user is not None
     return user

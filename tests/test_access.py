@@ -10,6 +10,7 @@ import pytest
 
 from tracing import settings
 from tracing.access import audit, roles, sessions, users
+from tracing.access.actor import Actor
 from tracing.errors import AccessError
 from tracing.store import Store
 
@@ -19,7 +20,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     with Store(tmp_path / "users.duckdb") as opened:
-        users.add_user(opened, "ann", "investigator", by="test", reason="setup",
+        users.add_user(opened, "ann", "investigator", who=Actor("root", "admin", "setup"),
                        password=PASSWORD)
         yield opened
 
@@ -87,7 +88,7 @@ def test_reset_unlocks_and_forces_a_change(store: Store) -> None:
     for _ in range(settings.LOGIN_MAX_FAILURES):
         with pytest.raises(AccessError):
             users.authenticate(store, "ann", "wrong password")
-    secret = users.reset_password(store, "ann", by="admin", reason="ticket 7")
+    secret = users.reset_password(store, "ann", who="admin")
     user = users.authenticate(store, "ann", secret)
     assert user.must_change and user.epoch == 1
 
@@ -96,7 +97,7 @@ def test_reset_unlocks_and_forces_a_change(store: Store) -> None:
                                   "ann smith", "../etc"])
 def test_bad_user_names_are_refused(store: Store, name: str) -> None:
     with pytest.raises(AccessError, match="user name"):
-        users.add_user(store, name, "analyst", by="admin", reason="setup")
+        users.add_user(store, name, "analyst", who="admin")
     assert list(users.list_users(store)["name"]) == ["ann"]
 
 
@@ -104,26 +105,26 @@ def test_bad_user_names_are_refused(store: Store, name: str) -> None:
                                            ("x" * 300, "at most")])
 def test_weak_passwords_are_refused(store: Store, password: str, why: str) -> None:
     with pytest.raises(AccessError, match=why):
-        users.add_user(store, "bob", "analyst", by="admin", reason="setup", password=password)
+        users.add_user(store, "bob", "analyst", who="admin", password=password)
 
 
 def test_unknown_role_and_duplicate_user(store: Store) -> None:
     with pytest.raises(AccessError, match="unknown role 'root'"):
-        users.add_user(store, "bob", "root", by="admin", reason="setup")
+        users.add_user(store, "bob", "root", who="admin")
     with pytest.raises(AccessError, match="exists already"):
-        users.add_user(store, "ANN", "analyst", by="admin", reason="setup")
+        users.add_user(store, "ANN", "analyst", who="admin")
 
 
 def test_the_last_admin_stays(store: Store) -> None:
-    users.add_user(store, "root", "admin", by="test", reason="setup", password=PASSWORD)
+    users.add_user(store, "root", "admin", who="test", password=PASSWORD)
     with pytest.raises(AccessError, match="last active administrator"):
-        users.set_role(store, "root", "analyst", by="root", reason="test")
+        users.set_role(store, "root", "analyst", who="root")
     with pytest.raises(AccessError, match="last active administrator"):
-        users.set_disabled(store, "root", True, by="root", reason="test")
+        users.set_disabled(store, "root", True, who="root")
 
 
 def test_disabled_account_cannot_log_in(store: Store) -> None:
-    users.set_disabled(store, "ann", True, by="admin", reason="left the team")
+    users.set_disabled(store, "ann", True, who="admin")
     with pytest.raises(AccessError, match="wrong user name or password"):
         users.authenticate(store, "ann", PASSWORD)
 
@@ -137,7 +138,7 @@ def test_sessions_expire_and_end_when_the_account_changes(store: Store) -> None:
     assert sessions.resume(store, session, now=now + idle * 1.1) is None
     busy = replace(session, last_seen=now + timedelta(hours=settings.SESSION_MAX_HOURS))
     assert sessions.resume(store, busy, now=busy.last_seen + timedelta(minutes=1)) is None
-    users.set_role(store, "ann", "analyst", by="admin", reason="moved team")
+    users.set_role(store, "ann", "analyst", who="admin")
     assert sessions.resume(store, session, now=now + timedelta(minutes=1)) is None
 
 

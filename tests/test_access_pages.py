@@ -114,7 +114,7 @@ def test_lock_out_after_repeated_failures(fresh_db: Path,
     assert any("locked until" in e.value for e in at.error)
     assert at.title[0].value == "Log in"
     with Store(fresh_db) as store:
-        secret = users.reset_password(store, "test-analyst", by="admin", reason="locked out")
+        secret = users.reset_password(store, "test-analyst", who="admin")
     login(at, "test-analyst", secret)
     assert at.title[0].value == "Account"
 

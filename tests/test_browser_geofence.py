@@ -37,8 +37,7 @@ def fence_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("fences_app") / "fences.duckdb"
     with Store(path) as store:
         store.replace_cameras(cameras.read_registry(settings.CAMERAS_DIR / "thuduc_cameras.csv"))
-        users.add_user(store, ANALYST, "analyst", by="tests", reason="browser test",
-                       password=PASSWORD)
+        users.add_user(store, ANALYST, "analyst", who="tests", password=PASSWORD)
         camera = str(store_cameras(store)[0])
         read = pd.DataFrame({"read_id": ["b1"], "plate": [STOLEN], "camera_id": [camera],
                              "ts": [(datetime.now(UTC) - timedelta(minutes=5)).isoformat()],

@@ -28,6 +28,8 @@ from tracing.search.export import reads_csv
 from tracing.search.query import reads_of_plates
 from tracing.store import Store, checks, ingest, schema, window
 
+SYSTEM = "system:test"
+"""Who the tests act as: a system process, neither checked nor audited."""
 GOOD_TS = "2026-03-01T08:00:00+07:00"
 HOSTILE_TS = {
     "294247-01-01T00:00:00+00:00": window.TOO_FAR_AHEAD,
@@ -50,9 +52,9 @@ def _search_everything(store: Store) -> None:
     """Every query and export the probe broke: wildcard, fuzzy and exact search, the reads
     export (local times)."""
     for query in ("51A*", "51A-123.45", "51A-123.46"):
-        result = search_plates(store, query)
+        result = search_plates(store, query, who=SYSTEM)
         assert all(c.first_seen.year < 3000 for c in result.candidates)
-    frame = reads_of_plates(store, ["51A-123.45", "51A-123.46", "51A-123.47"])
+    frame = reads_of_plates(store, ["51A-123.45", "51A-123.46", "51A-123.47"], who=SYSTEM)
     assert "2026-03-01T08:00:00+07:00" in reads_csv(frame)
 
 
@@ -271,8 +273,7 @@ def accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     with Store(tmp_path / "users.duckdb") as store:
         hasher = _CountingHasher(users._hasher, store)
         monkeypatch.setattr(users, "_hasher", hasher)
-        users.add_user(store, "ann", "investigator", by="test", reason="setup",
-                       password=PASSWORD)
+        users.add_user(store, "ann", "investigator", who="test", password=PASSWORD)
         yield store, hasher
 
 
@@ -326,8 +327,8 @@ def test_weak_passwords_are_refused_on_every_way_of_setting_one(
         accounts: tuple[Store, _CountingHasher], weak: str) -> None:
     store, _ = accounts
     with pytest.raises(AccessError, match="password"):
-        users.add_user(store, "bob", "analyst", by="admin", reason="setup", password=weak)
-    secret = users.reset_password(store, "ann", by="admin", reason="ticket 7")
+        users.add_user(store, "bob", "analyst", who="admin", password=weak)
+    secret = users.reset_password(store, "ann", who="admin")
     assert passwords.check_password(secret, "ann") == secret  # one-time passwords pass it
     with pytest.raises(AccessError, match="password"):  # the first login's forced change
         users.change_password(store, "ann", secret, weak)
@@ -391,7 +392,7 @@ def test_every_export_writes_formula_text_inert(tmp_path: Path) -> None:
                          "plate_colour": FORMULAS[::-1], "crop_ref": FORMULAS,
                          "source": FORMULAS})
     assert store.ingest(rows).inserted == len(FORMULAS)
-    reads = reads_of_plates(store, ["51A-123.45"])
+    reads = reads_of_plates(store, ["51A-123.45"], who=SYSTEM)
     _assert_inert(reads_csv(reads))
     for i, formula in enumerate(FORMULAS):
         audit.record(store, who="ann", action="export", params={"q": formula},
@@ -514,7 +515,7 @@ def test_a_full_width_asterisk_is_a_wildcard(tmp_path: Path) -> None:
     store = new_store(tmp_path / "s.duckdb")
     assert store.ingest(_read("w1")).inserted == 1
     for query in ("51A＊", "５１Ａ－１２３．４＊", "51A∗", "51A-123.4？"):
-        result = search_plates(store, query)
+        result = search_plates(store, query, who=SYSTEM)
         assert result.mode == "wildcard" and [c.plate for c in result.candidates] == [
             "51A-123.45"], query
 

@@ -17,6 +17,8 @@ from tracing.search import SearchFilters, find_convoy, search_plates
 from tracing.store import Store
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=ZoneInfo(settings.LOCAL_TZ))
+SYSTEM = "system:test"
+"""Who the tests act as: a system process, neither checked nor audited."""
 NASTY = ["'; DROP TABLE reads; --", "' OR '1'='1", "51A-123.45' --", "\"; DELETE FROM users; --",
          "x%' OR plate LIKE '%", "51A-12*'); DROP TABLE audit_log; --", "\\'; SELECT 1; --",
          "🚗'||(SELECT password_hash FROM users)||'"]
@@ -34,7 +36,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
         opened.ingest_reads([PlateRead("r1", camera, T0, "51A-123.45", 0.9),
                              PlateRead("r2", camera, T0 + timedelta(minutes=1), "51A-123.46",
                                        0.9)])
-        users.add_user(opened, "ann", "investigator", by="test", reason="setup",
+        users.add_user(opened, "ann", "investigator", who="test",
                        password="a good password")
         yield opened
 
@@ -52,21 +54,21 @@ def intact(store: Store) -> None:
 def test_plate_search_fields(store: Store, text: str) -> None:
     for mode in (None, "exact", "wildcard", "fuzzy"):
         try:
-            result = search_plates(store, text, mode=mode)  # type: ignore[arg-type]
+            result = search_plates(store, text, mode=mode, who=SYSTEM)  # type: ignore[arg-type]
         except TracingError:
             continue
         assert {c.plate for c in result.candidates} <= {"51A-123.45", "51A-123.46"}
     with pytest.raises(TracingError):
         store.reads_of_plate(text)
     with pytest.raises(TracingError):
-        find_convoy(store, text)
+        find_convoy(store, text, who=SYSTEM)
     intact(store)
 
 
 @pytest.mark.parametrize("text", NASTY)
 def test_filters_camera_ids_and_wards(store: Store, text: str) -> None:
     filters = SearchFilters(cameras=frozenset({text}), wards=frozenset({text}))
-    assert not search_plates(store, "51A-123.45", filters=filters).candidates
+    assert not search_plates(store, "51A-123.45", filters=filters, who=SYSTEM).candidates
     intact(store)
 
 
@@ -91,8 +93,8 @@ def test_audit_case_and_user_fields(store: Store, text: str) -> None:
         cases.attach_reads(store, text, ["r1", text], by="ann")
         assert list(cases.case_reads(store, text)["read_id"]) == ["r1"]
     for call in (lambda: users.authenticate(store, text, text),
-                 lambda: users.add_user(store, text, "admin", by="x", reason="test"),
-                 lambda: users.reset_password(store, text, by="x", reason="test")):
+                 lambda: users.add_user(store, text, "admin", who="x"),
+                 lambda: users.reset_password(store, text, who="x")):
         with pytest.raises(TracingError):
             call()
     assert audit.verify(store).ok

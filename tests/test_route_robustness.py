@@ -179,7 +179,7 @@ def test_trace_find_and_alerts_share_one_impossible_travel_verdict(store: Store)
     engine.step()
     alerts = list_alerts(store)
     travel = alerts[alerts["kind"] == "impossible_travel"]
-    pairs = find_clones(store, reach, plate=PLATE)
+    pairs = find_clones(store, reach, plate=PLATE, who="system:test")
     route = reconstruct_route(graph, [seen(c, s, r) for r, (c, s) in times.items()],
                               cache=cache)
     assert [(p.read_a, p.read_b) for p in pairs] == [("r2", "r3")]

@@ -37,6 +37,8 @@ from tracing.search.export import reads_csv, reads_geojson
 from tracing.store import Store
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+SYSTEM = "system:test"
+"""Who the tests act as: a system process, neither checked nor audited."""
 CAMERAS = pd.DataFrame({
     "id": ["A", "B", "C"], "code": ["CAM A", "CAM B", "CAM C"], "name": ["a", "b", "c"],
     "lon": [106.715, 106.735, 106.755], "lat": [10.8, 10.8, 10.8], "ward": ["W1", "W1", "W2"],
@@ -93,36 +95,36 @@ def test_reachability_bounds(reach: Reachability, tmp_path: Path) -> None:
 
 
 def test_exact_compact_and_fuzzy_search(store: Store) -> None:
-    exact = search_plates(store, "51a12345", mode="exact")
+    exact = search_plates(store, "51a12345", mode="exact", who=SYSTEM)
     assert [c.plate for c in exact.candidates] == ["51A-123.45"]
     best = exact.candidates[0]
     assert best.n_reads == 2 and best.cameras == ("A", "C")
     assert best.first_seen == T0 and best.crop_refs[0].startswith("crop/")
-    fuzzy = search_plates(store, "51A-123.45")
+    fuzzy = search_plates(store, "51A-123.45", who=SYSTEM)
     assert fuzzy.mode == "fuzzy"
     assert [c.plate for c in fuzzy.candidates][:2] == ["51A-123.45", "51A-723.45"]
     assert {c.plate for c in fuzzy.candidates} == {"51A-123.45", "51A-723.45", "51A-123.46",
                                                    "51A-123.47", "51A-128.45"}
     assert fuzzy.candidates[1].distance == 0.5
-    tight = search_plates(store, "51A-123.45", limit=0.5)
+    tight = search_plates(store, "51A-123.45", limit=0.5, who=SYSTEM)
     assert [c.plate for c in tight.candidates] == ["51A-123.45", "51A-723.45"]
 
 
 def test_wildcard_search(store: Store) -> None:
-    result = search_plates(store, "51A-12*")
+    result = search_plates(store, "51A-12*", who=SYSTEM)
     assert result.mode == "wildcard"
     assert result.candidates[0].plate == "51A-128.45"  # most reads first
     assert {c.plate for c in result.candidates} == {"51A-123.45", "51A-123.46", "51A-123.47",
                                                     "51A-128.45"}
-    assert [c.plate for c in search_plates(store, "6?A*").candidates] == ["60A-111.11"]
-    capped = search_plates(store, "5*", max_candidates=2)
+    assert [c.plate for c in search_plates(store, "6?A*", who=SYSTEM).candidates] == ["60A-111.11"]
+    capped = search_plates(store, "5*", max_candidates=2, who=SYSTEM)
     assert capped.truncated and len(capped.candidates) == 2
 
 
 def test_filters(store: Store) -> None:
     def plates(**kw: object) -> set[str]:
         return {c.plate for c in search_plates(store, "51A-12*",
-                                               filters=SearchFilters(**kw)).candidates}  # type: ignore[arg-type]
+                                               filters=SearchFilters(**kw), who=SYSTEM).candidates}  # type: ignore[arg-type]
 
     assert plates(start=T0 + timedelta(hours=1)) == {"51A-123.47"}
     assert plates(end=T0 + timedelta(seconds=10)) == {"51A-123.45", "51A-128.45"}
@@ -143,19 +145,19 @@ def test_filters(store: Store) -> None:
 def test_injection_shaped_input(store: Store, evil: str) -> None:
     filters = SearchFilters(cameras={evil}, wards={evil}, vehicle_classes={evil},
                             plate_colours={evil})
-    assert search_plates(store, "51A-12*", filters=filters).candidates == ()
-    assert reads_of_plates(store, [evil]).empty
-    assert search_plates(store, evil + "51A", mode="wildcard").candidates == ()
+    assert search_plates(store, "51A-12*", filters=filters, who=SYSTEM).candidates == ()
+    assert reads_of_plates(store, [evil], who=SYSTEM).empty
+    assert search_plates(store, evil + "51A", mode="wildcard", who=SYSTEM).candidates == ()
     with pytest.raises(SearchError):
-        find_convoy(store, evil)
+        find_convoy(store, evil, who=SYSTEM)
     hits = stakeout(store, [Place(evil, filters), Place("b", SearchFilters(cameras={"A"}))],
-                    min_places=1)
+                    min_places=1, who=SYSTEM)
     assert {h.places for h in hits} == {("b",)}
     assert store.count_reads() == len(READS)
 
 
 def test_linking_explains(store: Store, reach: Reachability) -> None:
-    result = link_reads(store, "51A12345", reach)
+    result = link_reads(store, "51A12345", reach, who=SYSTEM)
     by_plate = {k.plate: k for k in result.links}
     assert [k.plate for k in result.linked] == ["51A-723.45"]
     assert "on the way" in by_plate["51A-723.45"].why
@@ -168,18 +170,18 @@ def test_linking_explains(store: Store, reach: Reachability) -> None:
     with pytest.raises(SearchError):
         decide(result, {"r2": "maybe"})  # type: ignore[dict-item]
     with pytest.raises(SearchError):
-        link_reads(store, "not a plate", reach)
-    assert link_reads(store, "99A-999.99", reach).links == ()
+        link_reads(store, "not a plate", reach, who=SYSTEM)
+    assert link_reads(store, "99A-999.99", reach, who=SYSTEM).links == ()
 
 
 def test_clones(store: Store, reach: Reachability) -> None:
-    pairs = find_clones(store, reach)
+    pairs = find_clones(store, reach, who=SYSTEM)
     assert [p.plate for p in pairs] == ["60A-111.11"]
     pair = pairs[0]
     assert (pair.camera_a, pair.camera_b, pair.gap_s) == ("A", "C", 20.0)
     assert pair.distance_m == 3000.0 and pair.min_travel_s == 180.0
     assert pair.implied_kph == pytest.approx(540.0)
-    assert find_clones(store, reach, plate="51A-123.45") == ()
+    assert find_clones(store, reach, plate="51A-123.45", who=SYSTEM) == ()
     slow = pd.DataFrame({"read_id": ["x", "y"], "plate": ["P", "P"], "camera_id": ["A", "C"],
                          "ts": [T0, T0 + timedelta(seconds=100)]})
     assert clone_pairs(slow, reach) == ()  # 100 s + slack ≥ half of 180 s
@@ -189,15 +191,15 @@ def test_clones(store: Store, reach: Reachability) -> None:
 
 
 def test_convoy(store: Store) -> None:
-    members = find_convoy(store, "51A-123.45", window_s=30)
+    members = find_convoy(store, "51A-123.45", window_s=30, who=SYSTEM)
     assert [(m.plate, m.shared_cameras) for m in members] == [("51A-128.45", 2)]
     assert members[0].mean_gap_s == pytest.approx(5.0)
-    assert find_convoy(store, "51A-123.45", window_s=3) == ()
+    assert find_convoy(store, "51A-123.45", window_s=3, who=SYSTEM) == ()
     assert [m.plate for m in find_convoy(store, "51A-123.45", window_s=30, min_cameras=1,
-                                         filters=SearchFilters(cameras={"A"}))] == [
+                                         filters=SearchFilters(cameras={"A"}), who=SYSTEM)] == [
         "60A-111.11", "51A-128.45"]
     with pytest.raises(SearchError):
-        find_convoy(store, "51A-123.45", window_s=0)
+        find_convoy(store, "51A-123.45", window_s=0, who=SYSTEM)
 
 
 def test_stakeout(store: Store) -> None:
@@ -205,18 +207,19 @@ def test_stakeout(store: Store) -> None:
     first = Place("A at 8:00", SearchFilters(cameras={"A"}, start=T0 - minute, end=T0 + minute))
     second = Place("C at 8:05", SearchFilters(wards={"W2"}, start=T0 + 4 * minute,
                                               end=T0 + 6 * minute))
-    hits = stakeout(store, [first, second])
+    hits = stakeout(store, [first, second], who=SYSTEM)
     assert {h.plate for h in hits} == {"51A-123.45", "51A-128.45"}
     assert all(h.places == ("A at 8:00", "C at 8:05") for h in hits)
-    assert "60A-111.11" in {h.plate for h in stakeout(store, [first, second], min_places=1)}
+    hits = stakeout(store, [first, second], who=SYSTEM, min_places=1)
+    assert "60A-111.11" in {h.plate for h in hits}
     with pytest.raises(SearchError):
-        stakeout(store, [first])
+        stakeout(store, [first], who=SYSTEM)
     with pytest.raises(SearchError):
-        stakeout(store, [first, Place("anywhere", SearchFilters())])
+        stakeout(store, [first, Place("anywhere", SearchFilters())], who=SYSTEM)
 
 
 def test_exports(store: Store) -> None:
-    reads = reads_of_plates(store, ["51A-123.45"])
+    reads = reads_of_plates(store, ["51A-123.45"], who=SYSTEM)
     assert list(reads["code"]) == ["CAM A", "CAM C"]
     assert "+07:00" in reads_csv(reads)
     geo = reads_geojson(reads)

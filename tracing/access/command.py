@@ -1,5 +1,6 @@
 """Command line of access control: ``users``, ``audit`` and ``retention`` subcommands of
-``python -m tracing`` (the operator at the server console acts as ``system:cli``)."""
+``python -m tracing`` (the operator at the server console acts as ``system:cli``: an
+administrator for account changes, audited with ``--reason``)."""
 
 from __future__ import annotations
 
@@ -21,19 +22,21 @@ def users_command(args: argparse.Namespace) -> str:
     import pandas as pd
 
     from tracing.access import users
+    from tracing.access.actor import Actor
     from tracing.store import Store
 
     if args.action == "roles":
         return pd.DataFrame(roles.permission_table()).to_string(index=False)
     with Store(args.db) as store:
+        if args.action == "list":
+            return users.list_users(store).to_string(index=False)
+        console = Actor(CLI, "admin", args.reason)
         if args.action == "add":
-            secret = users.add_user(store, args.name, args.role, by=CLI, reason=args.reason)
+            secret = users.add_user(store, args.name, args.role, who=console)
             return (f"user {args.name.strip().lower()} ({args.role}) added; one-time password "
                     f"(change at first login): {secret}")
-        if args.action == "reset-password":
-            secret = users.reset_password(store, args.name, by=CLI, reason=args.reason)
-            return f"new one-time password of {args.name.strip().lower()}: {secret}"
-        return users.list_users(store).to_string(index=False)
+        secret = users.reset_password(store, args.name, who=console)
+        return f"new one-time password of {args.name.strip().lower()}: {secret}"
 
 
 def audit_command(args: argparse.Namespace) -> str:

@@ -5,8 +5,12 @@ No password is ever shipped or logged: new accounts and resets get a random one-
 password that the caller shows once (the CLI prints it; the first administrator's goes to
 the server console). Every password set goes through the policy
 (:func:`tracing.access.passwords.check_password`). Every change is written to the audit
-log. Passwords are hashed and verified outside any store transaction (argon2 takes tens of
-milliseconds and a lot of memory); login throttling is :mod:`tracing.access.logins`.
+log. Account changes take the acting user (``who``: an
+:class:`~tracing.access.actor.Actor` whose role holds ``users``; a refusal is audited as
+``denied``) and write their audit entry in the change's transaction; changing one's own
+password needs only the old one. Passwords are hashed and verified outside any store
+transaction (argon2 takes tens of milliseconds and a lot of memory); login throttling is
+:mod:`tracing.access.logins`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from tracing import settings
 from tracing.access import audit, logins
+from tracing.access.actor import Who, permit, record_change
 from tracing.access.passwords import check_password
 from tracing.access.roles import Role, check_role
 from tracing.errors import AccessError
@@ -124,11 +129,13 @@ def list_users(store: Store) -> pd.DataFrame:
     return pd.DataFrame(table.to_pandas())
 
 
-def add_user(store: Store, name: str, role: str, *, by: str, reason: str,
+def add_user(store: Store, name: str, role: str, *, who: Who,
              password: str | None = None) -> str:
     """Create an account; return its password: the one given (the user need not change it)
     or a new one-time password (changed at the first login)."""
     name, role = check_name(name), check_role(role)
+    what = {"user": name, "role": role}
+    permit(store, who, "users", "users.add", what)
     secret = one_time_password(name) if password is None else password
     digest = _new_hash(secret, name)
     with store.writer() as con:
@@ -136,8 +143,7 @@ def add_user(store: Store, name: str, role: str, *, by: str, reason: str,
             raise AccessError(f"user {name!r} exists already")
         con.execute("INSERT INTO users (name, role, password_hash, must_change) "
                     "VALUES (?, ?, ?, ?)", [name, role, digest, password is None])
-        audit.record_in(con, who=by, action="users.add", params={"user": name, "role": role},
-                        reason=reason)
+        record_change(con, who, "users.add", what)
     return secret
 
 
@@ -169,43 +175,44 @@ def _existing(con: duckdb.DuckDBPyConnection, name: str) -> tuple[object, ...]:
     return tuple(row)
 
 
-def reset_password(store: Store, name: str, *, by: str, reason: str) -> str:
+def reset_password(store: Store, name: str, *, who: Who) -> str:
     """Give ``name`` a new one-time password (returned), unlock it, end its sessions."""
     name = check_name(name)
+    permit(store, who, "users", "users.reset_password", {"user": name})
     secret = one_time_password(name)
     digest = _new_hash(secret, name)
     with store.writer() as con:
         _existing(con, name)
         con.execute("UPDATE users SET password_hash = ?, must_change = true, failed_logins = 0, "
                     "locked_until = NULL, epoch = epoch + 1 WHERE name = ?", [digest, name])
-        audit.record_in(con, who=by, action="users.reset_password", params={"user": name},
-                        reason=reason)
+        record_change(con, who, "users.reset_password", {"user": name})
     return secret
 
 
-def set_role(store: Store, name: str, role: str, *, by: str, reason: str) -> None:
+def set_role(store: Store, name: str, role: str, *, who: Who) -> None:
     """Change an account's role (its sessions end); the last administrator stays one."""
     name, role = check_name(name), check_role(role)
+    permit(store, who, "users", "users.set_role", {"user": name, "role": role})
     with store.writer() as con:
         old = _existing(con, name)[1]
         if old == "admin" and role != "admin":
             _keep_an_admin(con, name)
         con.execute("UPDATE users SET role = ?, epoch = epoch + 1 WHERE name = ?", [role, name])
-        audit.record_in(con, who=by, action="users.set_role",
-                        params={"user": name, "from": old, "role": role}, reason=reason)
+        record_change(con, who, "users.set_role", {"user": name, "from": old, "role": role})
 
 
-def set_disabled(store: Store, name: str, disabled: bool, *, by: str, reason: str) -> None:
+def set_disabled(store: Store, name: str, disabled: bool, *, who: Who) -> None:
     """Disable (sessions end, login refused) or re-enable an account."""
     name = check_name(name)
+    action = "users.disable" if disabled else "users.enable"
+    permit(store, who, "users", action, {"user": name})
     with store.writer() as con:
         role = _existing(con, name)[1]
         if disabled and role == "admin":
             _keep_an_admin(con, name)
         con.execute("UPDATE users SET disabled = ?, epoch = epoch + 1 WHERE name = ?",
                     [disabled, name])
-        audit.record_in(con, who=by, action="users.disable" if disabled else "users.enable",
-                        params={"user": name}, reason=reason)
+        record_change(con, who, action, {"user": name})
 
 
 def _keep_an_admin(con: duckdb.DuckDBPyConnection, name: str) -> None:

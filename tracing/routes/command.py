@@ -9,12 +9,12 @@ import pandas as pd
 
 from tracing import settings
 from tracing.errors import RouteError
-from tracing.routes.evidence import CameraActivity, activity_window, store_activity
+from tracing.routes.evidence import CameraActivity
 from tracing.routes.export import route_geojson
 from tracing.routes.model import FLAG_TEXT, Route, Sighting
 from tracing.routes.pathcache import load_path_cache
 from tracing.routes.reconstruct import reconstruct_route
-from tracing.routes.sightings import read_reads_csv, sightings_from_table
+from tracing.routes.sightings import read_reads_csv
 from tracing.vehicles import class_of_plate
 
 logger = logging.getLogger(__name__)
@@ -22,16 +22,16 @@ logger = logging.getLogger(__name__)
 
 def store_sightings(db: Path, plate: str) -> tuple[list[Sighting], CameraActivity | None]:
     """Every read of ``plate`` in the store at ``db`` (which must exist), and which cameras
-    produced reads around them."""
+    produced reads around them (the console acts as a system process: not audited)."""
+    from tracing.access.command import CLI
+    from tracing.routes.stored import stored_sightings
     from tracing.store import Store
 
     if not Path(db).is_file():
         raise RouteError(f"database not found: {db}")
     with Store(db) as store:
-        sightings = sightings_from_table(store.reads_of_plate(plate))
-        if not sightings:
-            return sightings, None
-        return sightings, store_activity(store, *activity_window(s.ts for s in sightings))
+        seen = stored_sightings(store, plate, who=CLI)
+    return seen.sightings, seen.activity
 
 
 def csv_sightings(reads: Path, plate: str) -> tuple[list[Sighting], CameraActivity]:

@@ -1,13 +1,16 @@
 """Find a vehicle: plate search, identity linking, clones, convoys and stakeouts.
 
-Public API::
+Public API (``who``: an :class:`~tracing.access.actor.Actor` whose role holds ``search``,
+or a system process's name; every call is audited before it reads, see
+:func:`tracing.access.actor.record_look`)::
 
-    result = search_plates(store, "51A-12*", filters=SearchFilters(start=..., wards=...))
+    result = search_plates(store, "51A-12*", who=who, filters=SearchFilters(start=...))
+    reads = reads_of_plates(store, ["51A-123.45"], who=who)   # a vehicle's reads
     reach = load_reachability(graph, load_registry(store))    # camera-to-camera bounds
-    links = link_reads(store, "51A-123.45", reach)            # misreads of the target, why
-    pairs = find_clones(store, reach)                         # impossible travel
-    convoy = find_convoy(store, "51A-123.45", window_s=60)    # co-travelling plates
-    hits = stakeout(store, [Place("bank", f1), Place("gate", f2)])
+    links = link_reads(store, "51A-123.45", reach, who=who)   # misreads of the target, why
+    pairs = find_clones(store, reach, who=who)                # impossible travel
+    convoy = find_convoy(store, "51A-123.45", who=who, window_s=60)  # co-travelling plates
+    hits = stakeout(store, [Place("bank", f1), Place("gate", f2)], who=who)
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from tracing.search.query import SearchFilters, filter_sql
+from tracing.access.actor import Who, record_look
+from tracing.search.query import SearchFilters, described, filter_sql
 from tracing.search.reachability import Reachability
 from tracing.store import Store
 from tracing.travel import impossible, split_tracks
@@ -93,9 +94,12 @@ def _pair(frame: pd.DataFrame, i: int, gap: float, need: float, metres: float) -
         min_travel_s=need, distance_m=metres, implied_kph=float(kph))
 
 
-def find_clones(store: Store, reach: Reachability, *, plate: str | None = None,
+def find_clones(store: Store, reach: Reachability, *, who: Who, plate: str | None = None,
                 filters: SearchFilters | None = None) -> tuple[ClonePair, ...]:
-    """Impossible-travel pairs of one plate (canonical) or of every plate in the store."""
+    """Impossible-travel pairs of one plate (canonical) or of every plate in the store
+    (``who`` needs ``search``; audited as ``search.clones``)."""
+    record_look(store, who, "search", "search.clones",
+                {"plate": plate, "filters": described(filters)})
     clauses, params = filter_sql(store, filters)
     if plate is not None:
         clauses = ["plate = ?", *clauses]

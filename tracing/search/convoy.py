@@ -17,9 +17,10 @@ from datetime import datetime
 from typing import Final
 
 from tracing import settings
+from tracing.access.actor import Who, record_look
 from tracing.errors import SearchError
 from tracing.search.linking import target_plate
-from tracing.search.query import SearchFilters, filter_sql, from_epoch_us
+from tracing.search.query import SearchFilters, described, filter_sql, from_epoch_us
 from tracing.store import Store
 
 logger = logging.getLogger(__name__)
@@ -62,17 +63,21 @@ ORDER BY shared DESC, co_reads DESC, avg(gap), plate LIMIT ?
 """
 
 
-def find_convoy(store: Store, target: str, *,
+def find_convoy(store: Store, target: str, *, who: Who,
                 window_s: float = settings.SEARCH_CONVOY_WINDOW_S,
                 min_cameras: int = settings.SEARCH_CONVOY_MIN_CAMERAS,
                 filters: SearchFilters | None = None,
                 limit: int = settings.SEARCH_MAX_CANDIDATES) -> tuple[ConvoyMember, ...]:
-    """Plates read within ``window_s`` of the target at ≥ ``min_cameras`` of its cameras."""
+    """Plates read within ``window_s`` of the target at ≥ ``min_cameras`` of its cameras
+    (``who`` needs ``search``; audited as ``search.convoy``)."""
     plate = target_plate(target)
     if not 0.0 < window_s <= 3600.0:
         raise SearchError(f"convoy window {window_s!r} s must lie in (0, 3600]")
     if min_cameras < 1:
         raise SearchError(f"min_cameras {min_cameras!r} must be at least 1")
+    record_look(store, who, "search", "search.convoy", {
+        "plate": plate, "window_s": float(window_s), "min_cameras": int(min_cameras),
+        "filters": described(filters)})
     clauses, params = filter_sql(store, filters)
     where = " AND ".join(clauses) or "true"
     sql = _SQL.format(where=where)

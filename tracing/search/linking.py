@@ -34,11 +34,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from tracing import settings
+from tracing.access.actor import Who, record_look
 from tracing.errors import PlateError, SearchError
 from tracing.plates import compact_plate, normalize_plate
 from tracing.search.matching import fuzzy_matches, similarity, validate_limit
 from tracing.search.plate_index import plate_index
-from tracing.search.query import SearchFilters, reads_of_plates
+from tracing.search.query import SearchFilters, described, select_reads
 from tracing.search.reachability import Reachability
 from tracing.store import Store
 from tracing.travel import impossible
@@ -207,13 +208,16 @@ def evaluate_links(target: str, target_reads: pd.DataFrame, near: pd.DataFrame,
     return tuple(links)
 
 
-def link_reads(store: Store, target: str, reach: Reachability, *,
+def link_reads(store: Store, target: str, reach: Reachability, *, who: Who,
                limit: float = settings.SEARCH_MAX_DISTANCE,
                filters: SearchFilters | None = None) -> LinkResult:
-    """Judge every read of a plate within ``limit`` of ``target`` near the target's reads."""
+    """Judge every read of a plate within ``limit`` of ``target`` near the target's reads
+    (``who`` needs ``search``; audited as ``search.links``)."""
     plate = target_plate(target)
     limit = validate_limit(limit)
-    own = reads_of_plates(store, [plate], filters=filters)
+    record_look(store, who, "search", "search.links",
+                {"plate": plate, "limit": limit, "filters": described(filters)})
+    own = select_reads(store, [plate], filters)
     if own.empty:
         return LinkResult(plate, own, ())
     index = plate_index(store)
@@ -226,7 +230,7 @@ def link_reads(store: Store, target: str, reach: Reachability, *,
     start = max(first - margin, pd.Timestamp(base.start)) if base.start else first - margin
     end = min(last + margin, pd.Timestamp(base.end)) if base.end else last + margin
     window = replace(base, start=start.to_pydatetime(), end=end.to_pydatetime())
-    near = reads_of_plates(store, sorted(distances), filters=window)
+    near = select_reads(store, sorted(distances), window)
     codes = {str(c): str(k) for c, k in zip(own["camera_id"], own["code"], strict=True)
              if isinstance(k, str)}
     codes |= {str(c): str(k) for c, k in zip(near["camera_id"], near["code"], strict=True)

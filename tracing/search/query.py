@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from tracing import settings
+from tracing.access.actor import Who, record_look
 from tracing.errors import PlateError, SearchError
 from tracing.plates import parse_plate
 from tracing.search.matching import (
@@ -34,10 +35,8 @@ from tracing.store import Store
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Candidate", "SearchFilters", "SearchResult", "canonical_forms", "filter_sql",
-           "from_epoch_us",
-           "reads_of_plates",
-           "search_plates"]
+__all__ = ["Candidate", "SearchFilters", "SearchResult", "canonical_forms", "described",
+           "filter_sql", "from_epoch_us", "reads_of_plates", "search_plates"]
 
 READ_COLUMNS: Final = ("read_id", "camera_id", "ts", "plate", "plate_compact", "plate_raw",
                        "confidence", "vehicle_class", "plate_colour", "crop_ref")
@@ -238,15 +237,32 @@ def _mode_of(compact: str, mode: MatchMode | None) -> MatchMode:
     return mode
 
 
-def search_plates(store: Store, query: str, *, mode: MatchMode | None = None,
+def described(filters: SearchFilters | None) -> dict[str, object]:
+    """The filters set, as audit parameters (times ISO 8601, sets sorted, area as WKT)."""
+    out: dict[str, object] = {}
+    for name in (f.name for f in fields(SearchFilters)):
+        value = getattr(filters, name, None)
+        if isinstance(value, datetime):
+            out[name] = value.isoformat()
+        elif isinstance(value, frozenset):
+            out[name] = sorted(value)
+        elif value is not None:
+            out[name] = shapely.to_wkt(value, rounding_precision=6)[:2000]
+    return out
+
+
+def search_plates(store: Store, query: str, *, who: Who, mode: MatchMode | None = None,
                   limit: float = settings.SEARCH_MAX_DISTANCE,
                   filters: SearchFilters | None = None,
                   max_candidates: int = settings.SEARCH_MAX_CANDIDATES) -> SearchResult:
     """Find plates matching ``query``; ``mode`` None picks wildcard when the text holds
-    ``*``/``?``, else fuzzy (which ranks the exact plate first)."""
+    ``*``/``?``, else fuzzy (which ranks the exact plate first). ``who`` needs the
+    ``search`` permission; the search is audited (:func:`tracing.access.actor.record_look`)."""
     compact = compact_query(query)
     chosen = _mode_of(compact, mode)
     limit = validate_limit(limit)
+    record_look(store, who, "search", "search", {
+        "query": query, "mode": chosen, "limit": limit, "filters": described(filters)})
     if chosen == "exact":
         forms = canonical_forms(compact)
         rows = _evidence(store, f"plate IN ({_placeholders(len(forms))})", forms,
@@ -272,9 +288,18 @@ def search_plates(store: Store, query: str, *, mode: MatchMode | None = None,
                         truncated=matched > len(plates), limit=limit)
 
 
-def reads_of_plates(store: Store, plates: Sequence[str], *,
+def reads_of_plates(store: Store, plates: Sequence[str], *, who: Who,
                     filters: SearchFilters | None = None) -> pd.DataFrame:
-    """Reads of the given canonical plates, with their camera's code and position, by time."""
+    """Reads of the given canonical plates, with their camera's code and position, by time
+    (``who`` needs ``search``; audited as ``search.vehicle``)."""
+    record_look(store, who, "search", "search.vehicle",
+                {"plates": list(plates), "filters": described(filters)})
+    return select_reads(store, plates, filters)
+
+
+def select_reads(store: Store, plates: Sequence[str],
+                 filters: SearchFilters | None) -> pd.DataFrame:
+    """:func:`reads_of_plates` unchecked: for operations that checked ``who`` already."""
     columns = [*READ_COLUMNS, "code", "lon", "lat"]
     if not plates:
         return pd.DataFrame(columns=columns)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracing import settings
+from tracing.access.actor import Who, record_look
 from tracing.errors import SearchError
-from tracing.search.query import SearchFilters, filter_sql
+from tracing.search.query import SearchFilters, described, filter_sql
 from tracing.store import Store
 
 logger = logging.getLogger(__name__)
@@ -49,15 +50,19 @@ def _place_sql(store: Store, index: int, place: Place) -> tuple[str, list[Any]]:
             params)
 
 
-def stakeout(store: Store, places: Sequence[Place], *, min_places: int | None = None,
+def stakeout(store: Store, places: Sequence[Place], *, who: Who, min_places: int | None = None,
              limit: int = settings.SEARCH_MAX_CANDIDATES) -> tuple[StakeoutHit, ...]:
-    """Plates seen at ≥ ``min_places`` of ``places`` (default: all), most places first."""
+    """Plates seen at ≥ ``min_places`` of ``places`` (default: all), most places first
+    (``who`` needs ``search``; audited as ``search.stakeout``)."""
     if len(places) < 2:
         raise SearchError("a stakeout needs at least two places")
     need = len(places) if min_places is None else int(min_places)
     if not 1 <= need <= len(places):
         raise SearchError(f"min_places {min_places!r} must lie in [1, {len(places)}]")
     parts = [_place_sql(store, i, p) for i, p in enumerate(places)]
+    record_look(store, who, "search", "search.stakeout", {
+        "places": [{"name": p.name, **described(p.filters)} for p in places],
+        "min_places": need})
     union = " UNION ALL ".join(sql for sql, _ in parts)
     params = [v for _, ps in parts for v in ps]
     sql = (f"SELECT plate, list(DISTINCT place ORDER BY place), count(*) FROM ({union}) "  # noqa: S608
