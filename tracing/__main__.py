@@ -17,6 +17,7 @@ from typing import Final
 from tracing import settings
 from tracing.access.command import add_access_commands
 from tracing.errors import TracingError
+from tracing.live.command import add_live_commands
 
 logger = logging.getLogger("tracing")
 
@@ -236,6 +237,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="candidate paths per leg (default %(default)s)")
     sub.add_argument("--out", type=Path, required=True, help="GeoJSON file to write")
     add_access_commands(commands)
+    add_live_commands(commands)
     return parser
 
 

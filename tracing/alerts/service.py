@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,34 +57,40 @@ def _signal_time(path: Path) -> int:
         return 0
 
 
-def _load(store: Store, spool: Spool | None) -> None:
-    """Load pending spool files (when this service is the loader); errors are logged."""
+def _load(store: Store, spool: Spool | None) -> int:
+    """Load pending spool files (when this service is the loader); the reads stored.
+    Errors are logged."""
     if spool is None or not spool.pending():
-        return
+        return 0
     try:
         report = store.load_spool(spool)
     except StoreError as exc:
         logger.warning("alert service: spool not loaded (%s); retrying", exc)
-        return
+        return 0
     logger.debug("alert service: loaded %s", report)
+    return report.rows
 
 
 def run_alert_service(store: Store, *, stop_event: StopEvent,
                       reach: Reachability | None = None, webhook: Webhook | None = None,
                       config: EngineConfig | None = None, spool: Spool | None = None,
                       poll_s: float = settings.ALERT_POLL_S,
-                      idle_check_s: float = settings.ALERT_IDLE_CHECK_S) -> ServiceReport:
+                      idle_check_s: float = settings.ALERT_IDLE_CHECK_S,
+                      progress: Callable[[int, int], None] | None = None) -> ServiceReport:
     """Evaluate new reads until ``stop_event`` is set (see the module docstring); with a
-    ``spool``, load it first in every round (then run no ingest service on it)."""
+    ``spool``, load it first in every round (then run no ingest service on it).
+    ``progress(reads loaded, alerts raised)`` is called after each round that did either."""
     engine = AlertEngine(store, reach=reach, config=config)
     sender = WebhookSender(store, webhook).start() if webhook is not None else None
     steps = reads = alerts = 0
     seen, last_step = -1, float("-inf")
     try:
         while not stop_event.is_set():
-            _load(store, spool)
+            loaded = _load(store, spool)
             signal = _signal_time(store.reads_signal)
             if signal == seen and time.monotonic() - last_step < idle_check_s:
+                if loaded and progress is not None:
+                    progress(loaded, 0)
                 stop_event.wait(poll_s)
                 continue
             try:
@@ -94,6 +101,8 @@ def run_alert_service(store: Store, *, stop_event: StopEvent,
                 continue
             seen, last_step = (-1 if report.more else signal), time.monotonic()
             steps, reads, alerts = steps + 1, reads + report.reads, alerts + len(report.alerts)
+            if progress is not None and (loaded or report.alerts):
+                progress(loaded, len(report.alerts))
             if report.alerts:
                 logger.info("alert service: %s alerts from %s reads", len(report.alerts),
                             report.reads)

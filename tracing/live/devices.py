@@ -129,14 +129,24 @@ def revoke_device(store: Store, device_id: str, *, who: Who) -> None:
         after_commit(con, lambda: _republish(store))
 
 
+_TABLE_SQL: Final = """
+SELECT id, vendor, key_hint, cameras, channels, time_zone,
+       strftime(timezone('UTC', created_at), '%Y-%m-%d %H:%M:%S UTC') AS created_at,
+       created_by,
+       strftime(timezone('UTC', rotated_at), '%Y-%m-%d %H:%M:%S UTC') AS rotated_at,
+       strftime(timezone('UTC', revoked_at), '%Y-%m-%d %H:%M:%S UTC') AS revoked_at,
+       revoked_by
+FROM devices ORDER BY id"""
+
+
 def device_table(store: Store) -> list[dict[str, object]]:
     """Every device with its bindings and history (no hash; the key's last characters)."""
     with store.reader() as con:
-        frame = con.execute(
-            "SELECT id, vendor, key_hint, cameras, channels, time_zone, created_at, created_by,"
-            " rotated_at, revoked_at, revoked_by FROM devices ORDER BY id").df()
-    return [{**{str(k): v for k, v in row.items()}, "cameras": list(row["cameras"]),
-             "channels": json.loads(row["channels"])} for row in frame.to_dict("records")]
+        cursor = con.execute(_TABLE_SQL)
+        names = [d[0] for d in cursor.description or ()]
+        rows = cursor.fetchall()
+    return [{**dict(zip(names, row, strict=True)), "cameras": list(row[3]),
+             "channels": json.loads(row[4])} for row in rows]
 
 
 def active_devices(store: Store) -> list[Device]:

@@ -1,0 +1,162 @@
+"""Command line of the live centre: ``receiver``, ``owner``, ``serve`` and ``devices``.
+
+The operator at the server console acts as ``system:cli`` with the admin role; device
+changes made here are checked and audited like the admin page's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Any, Final
+
+from tracing import settings
+
+logger = logging.getLogger(__name__)
+
+CLI: Final = "system:cli"
+
+
+def receiver_command(args: argparse.Namespace) -> str:
+    """Receive plate events from the cameras over HTTP until SIGINT/SIGTERM."""
+    import uvicorn
+
+    from tracing.live.receiver import ReceiverConfig, create_app
+
+    app = create_app(ReceiverConfig(spool_dir=args.spool, crops_dir=args.crops,
+                                    keys_file=args.keys))
+    uvicorn.run(app, host=args.host, port=args.port, loop="uvloop", http="httptools",
+                log_level="warning", access_log=False, limit_concurrency=args.max_connections,
+                timeout_keep_alive=30, ssl_certfile=args.ssl_certfile,
+                ssl_keyfile=args.ssl_keyfile)
+    return "receiver stopped"
+
+
+def owner_command(args: argparse.Namespace) -> str:
+    """Hold the database: load the spool, raise alerts, publish keys and status."""
+    from tracing.alerts.command import reachability, webhook_of
+    from tracing.live.owner import run_owner
+    from tracing.store import Spool, Store
+
+    stop = _stop_on_signals()
+    with Store(args.db) as store:
+        reach = None if args.no_travel else reachability(store)
+        report = run_owner(store, Spool(args.spool), stop_event=stop, reach=reach,
+                           webhook=webhook_of(args.webhook))
+    return f"owner stopped: {report}"
+
+
+def serve_command(args: argparse.Namespace) -> str:
+    """The live centre in one command: receiver, owner, stream workers and the app."""
+    from tracing.live.serve import Serve
+
+    return Serve(db=args.db, spool=args.spool, host=args.host, port=args.port,
+                 app_port=args.app_port, workers=not args.no_workers,
+                 travel=not args.no_travel).run()
+
+
+def devices_command(args: argparse.Namespace) -> str:
+    """Manage device keys: add, rotate, revoke, list."""
+    import pandas as pd
+
+    from tracing.access.actor import Actor
+    from tracing.live import devices
+    from tracing.store import Store
+
+    with Store(args.db) as store:
+        if args.action == "list":
+            table = pd.DataFrame(devices.device_table(store))
+            return table.to_string(index=False) if not table.empty else "no devices"
+        who = Actor(CLI, "admin", args.reason)
+        if args.action == "add":
+            key = devices.create_device(store, args.id, vendor=args.vendor, cameras=args.camera,
+                                        channels=dict(_channel(c) for c in args.channel),
+                                        time_zone=args.time_zone, who=who)
+            return f"device {args.id} added; its key (shown once, keep it secret): {key}"
+        if args.action == "rotate":
+            key = devices.rotate_key(store, args.id, who=who)
+            return f"new key of device {args.id} (the old one no longer works): {key}"
+        devices.revoke_device(store, args.id, who=who)
+        return f"device {args.id} revoked"
+
+
+def _channel(text: str) -> tuple[str, str]:
+    channel, sep, camera = text.partition("=")
+    if not sep or not channel or not camera:
+        raise argparse.ArgumentTypeError(f"--channel {text!r}: write CHANNEL=CAMERA_ID")
+    return channel.strip(), camera.strip()
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def add_live_commands(commands: Any) -> None:
+    """Add ``receiver``, ``owner``, ``serve`` and ``devices`` to the CLI's subparsers."""
+    sub = commands.add_parser("receiver", help="receive plate events from cameras over HTTP")
+    sub.set_defaults(handler=receiver_command)
+    _listen(sub)
+    sub.add_argument("--spool", type=Path, default=settings.SPOOL_DIR)
+    sub.add_argument("--crops", type=Path, default=settings.CROPS_DIR)
+    sub.add_argument("--keys", type=Path, default=settings.LIVE_DIR / "devices.json",
+                     help="device keys published by the owner (default %(default)s)")
+    sub.add_argument("--max-connections", type=int, default=2000,
+                     help="concurrent connections before 503 (default %(default)s)")
+    sub.add_argument("--ssl-certfile", default=None, help="serve HTTPS with this certificate")
+    sub.add_argument("--ssl-keyfile", default=None, help="… and this private key")
+    sub = commands.add_parser("owner", help="hold the database: load the spool, raise alerts")
+    sub.set_defaults(handler=owner_command)
+    _owner(sub)
+    sub = commands.add_parser("serve", help="run the live centre: receiver, owner, workers, app")
+    sub.set_defaults(handler=serve_command)
+    _owner(sub)
+    _listen(sub)
+    sub.add_argument("--app-port", type=int, default=8501)
+    sub.add_argument("--no-workers", action="store_true", help="run no stream workers")
+    _devices(commands.add_parser("devices", help="device keys: add, rotate, revoke, list"))
+
+
+def _listen(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--host", default=settings.LIVE_HOST,
+                     help="receiver bind address (default %(default)s)")
+    sub.add_argument("--port", type=int, default=settings.LIVE_PORT,
+                     help="receiver port (default %(default)s)")
+
+
+def _owner(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--db", type=Path, default=settings.DEMO_DB)
+    sub.add_argument("--spool", type=Path, default=settings.SPOOL_DIR)
+    sub.add_argument("--webhook", default=None,
+                     help="URL receiving each alert (default $TRACING_ALERT_WEBHOOK_URL)")
+    sub.add_argument("--no-travel", action="store_true",
+                     help="skip impossible-travel alerts (no road graph loaded)")
+
+
+def _devices(sub: argparse.ArgumentParser) -> None:
+    sub.set_defaults(handler=devices_command)
+    actions = sub.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="a new device key bound to cameras")
+    add.add_argument("id", help="device name, e.g. nvr-gate-3")
+    add.add_argument("--vendor", required=True, choices=("json", "hikvision", "dahua"))
+    add.add_argument("--camera", action="append", default=[],
+                     help="registry camera id it may post for (repeat)")
+    add.add_argument("--channel", action="append", default=[],
+                     help="CHANNEL=CAMERA_ID: an NVR channel's camera (repeat)")
+    add.add_argument("--time-zone", default=None,
+                     help="zone of timestamps it sends without an offset, e.g. Asia/Ho_Chi_Minh")
+    rotate = actions.add_parser("rotate", help="a new key; the old one stops working")
+    revoke = actions.add_parser("revoke", help="the key stops working; the record stays")
+    for parser in (rotate, revoke):
+        parser.add_argument("id")
+    listing = actions.add_parser("list", help="devices, bindings, history (no keys)")
+    for parser in (add, rotate, revoke):
+        parser.add_argument("--reason", default="device administration at the console")
+    for parser in (add, rotate, revoke, listing):
+        parser.add_argument("--db", type=Path, default=settings.DEMO_DB)
+
