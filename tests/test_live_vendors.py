@@ -100,6 +100,12 @@ def test_hikvision_bare_xml_without_offset_stays_naive() -> None:
     assert event.confidence == pytest.approx(0.87)
 
 
+def test_hikvision_channel_falls_back_to_the_digital_channel() -> None:
+    xml = fixture("hikvision_anpr.xml").replace(b"<channelID>1</channelID>\n", b"")
+    [event] = hik(xml.replace(b"<dynChannelID>1<", b"<dynChannelID>3<"), XML)
+    assert event.channel == "3"
+
+
 def test_hikvision_mixed_parts_by_content_id_and_vehicle_picture_as_scene() -> None:
     plate, vehicle = jpeg(24, 8), jpeg(20, 20)
     body = multipart(({"Content-Type": "application/xml"}, fixture("hikvision_anpr_naive.xml")),
@@ -356,6 +362,7 @@ def changed(where: str, key: str, value: object) -> dict[str, dict[str, object]]
     (changed("Plate", "Confidence", "91"), "Confidence is a string, not a number"),
     (changed("Plate", "Confidence", True), "Confidence is a boolean, not a number"),
     (changed("Plate", "Confidence", 150), "Confidence 150 is not from 0 to 100"),
+    (changed("Plate", "Confidence", 10**400), "Confidence is out of range"),
     (changed("Plate", "Channel", -1), "Channel -1 is not a channel number"),
     (changed("Plate", "Channel", 1.5), "Channel 1.5 is not a channel number"),
     (changed("Plate", "PlateColor", ["Yellow"]), "PlateColor is an array"),
@@ -396,7 +403,10 @@ def test_dahua_snapshot_without_snapinfo_or_time_is_refused() -> None:
     (fixture("dahua_tollgate.json"), "multipart/form-data; boundary=x", "is not JSON"),
     (b'{"Picture": {', JSON, "malformed JSON: Expecting property name"),
     (b"", JSON, "malformed JSON"),
-    (b'{"Picture": NaN}', JSON, "JSON has NaN, which is not a number"),
+    (b'{"Picture": NaN}', JSON, "^JSON has NaN, which is not a number"),
+    (b'{"Picture": -Infinity}', JSON, "^JSON has -Infinity, which is not a number"),
+    (fixture("dahua_tollgate.json").replace(b'"Confidence": 91', b'"Confidence": 1e999'), JSON,
+     "Confidence inf is not from 0 to 100"),
     (b'{"a": ' + b"9" * 5000 + b"}", JSON, "malformed JSON"),
     (b"\xff\xfe{}", JSON, "not UTF-8"),
     (b"[" * 17 + b"]" * 17, JSON, "nested deeper than 16"),

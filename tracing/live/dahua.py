@@ -122,6 +122,8 @@ def _load(body: bytes) -> JsonObject:
         raise EventError(f"JSON has over {MAX_CONTAINERS} objects and arrays")
     try:
         message = json.loads(body.decode("utf-8-sig"), parse_constant=_no_constant)
+    except EventError:
+        raise
     except RecursionError:
         raise EventError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     except UnicodeDecodeError:
@@ -176,7 +178,10 @@ def _number(obj: JsonObject, key: str, where: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise EventError(f"{where}.{key} is {_kind(value)}, not a number")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise EventError(f"{where}.{key} is out of range") from None
 
 
 def _timestamp(snap: JsonObject) -> datetime:
