@@ -302,6 +302,7 @@ def test_dahua_time_with_an_offset_keeps_it() -> None:
     "dahua_keepalive.json", "dahua_device_info.json", "dahua_no_plate.json"])
 def test_dahua_heartbeat_identity_and_unread_plates_give_no_event(name: str) -> None:
     assert parse_dahua(fixture(name), "application/json") == []
+    assert dahua({"AlarmInfo": {"Time": "2024-05-10 14:03:22", "Type": 1}}) == []
 
 
 @pytest.mark.parametrize("number", ["", "  ", "Unknown", " unknow ", "无牌车"])

@@ -4,7 +4,7 @@ An ITC camera set to push to a third-party platform over ITSAPI (protocol V1.19)
 JSON (``application/json``): each snapshot to ``/NotificationInfo/TollgateInfo``, a
 heartbeat to ``/NotificationInfo/KeepAlive`` (``{"Active": ..., "DeviceID": ...}``) and
 its identity to ``/NotificationInfo/DeviceInfo`` (``DeviceName``, ``DeviceModel`` ...).
-The heartbeat and the identity give no event. A snapshot is::
+The heartbeat, the identity and alarms (``AlarmInfo``) give no event. A snapshot is::
 
     {"Picture": {"Plate": {"PlateNumber", "PlateColor", "Confidence", "IsExist",
                            "Channel", "BoundingBox", "PlateType", "Region", "UploadNum"},
@@ -60,8 +60,8 @@ MAX_CONTAINERS: Final = 1000
 body of ``[[],[],...]`` would take."""
 MAX_PICTURE_CHARS: Final = settings.LIVE_MAX_IMAGE_BYTES * 4 // 3 + 4
 """Longest base64 picture: checked before decoding."""
-NOTIFICATIONS: Final = frozenset({"Active", "DeviceName", "DeviceModel"})
-"""Keys of the heartbeat and identity messages, which carry no ``Picture``."""
+NOTIFICATIONS: Final = frozenset({"Active", "DeviceName", "DeviceModel", "AlarmInfo"})
+"""Keys of the heartbeat, identity and alarm messages, which carry no ``Picture``."""
 NO_PLATE: Final = frozenset({"", "unknown", "unknow", "noplate", "无牌车"})
 """``PlateNumber`` values of a vehicle whose plate was not read."""
 VEHICLE_CLASSES: Final[Mapping[str, str]] = {
