@@ -52,9 +52,12 @@ def test_a_search_needs_a_reason_and_is_audited(search_db: Path,
     at.text_input(key="search_reason").input("case 2026-17").run()
     assert not at.exception, at.exception
     assert list(at.dataframe[0].value["plate"])[:1] == ["51A-123.45"]
+    at.run()  # a rerun (any click) asks for the same looks again: no new entry
+    assert not at.exception, at.exception
     with Store(search_db) as store:
         logged = audit.entries(store, who="test-investigator", plate="51A-123.45")
     assert {"search", "search.vehicle"} <= set(logged["action"])
+    assert not logged.duplicated(["action", "params"]).any()
     assert set(logged["reason"]) == {"case 2026-17"}
 
 
