@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from tracing.access import sessions, users
@@ -40,3 +43,18 @@ def open_page(script: str, db: Path, monkeypatch: pytest.MonkeyPatch, *,
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def deferred_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], Any]]:
+    """File name → the callable a download button runs when clicked (filled as pages run;
+    calling one is what a click does)."""
+    made: dict[str, Callable[[], Any]] = {}
+    register = MediaFileManager.add_deferred
+
+    def add_deferred(self: MediaFileManager, data: Callable[[], Any], *args: Any,
+                     **kwargs: Any) -> str:
+        made[str(kwargs["file_name"])] = data
+        return register(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    return made

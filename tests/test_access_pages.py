@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import ROOT, SESSION_KEY, TEST_PASSWORD, open_page, page_user
+from tests.apptest import (
+    ROOT,
+    SESSION_KEY,
+    TEST_PASSWORD,
+    deferred_downloads,
+    open_page,
+    page_user,
+)
 from tracing import settings
 from tracing.access import audit, sessions, users
 from tracing.access.roles import ROLES, allowed
@@ -146,6 +153,7 @@ def test_audit_page_filters_exports_and_verifies(fresh_db: Path,
                      reason="case 1")
         audit.record(store, who="bob", action="trace", params={"plate": "59-X1 123.45"},
                      reason="case 2")
+    files = deferred_downloads(monkeypatch)
     at = open_page("app_pages/audit.py", fresh_db, monkeypatch, role="supervisor")
     assert set(at.dataframe[0].value["who"]) >= {"ann", "bob"}
     at.text_input[0].input("51A12345").run()
@@ -153,6 +161,11 @@ def test_audit_page_filters_exports_and_verifies(fresh_db: Path,
     assert not at.get("download_button")
     at.text_input(key="audit_export_reason").input("quarterly review").run()
     assert at.get("download_button")
+    exported_csv = files["audit_log.csv"]()  # a click: the file is made after its own entry
+    assert exported_csv.count(b"\n") == 3 and b",audit.export," in exported_csv
+    with Store(fresh_db) as store:
+        exported = audit.entries(store, action="audit.export").iloc[0]
+    assert (exported["who"], exported["reason"]) == ("test-supervisor", "quarterly review")
     at.button[0].click().run()
     assert any("Intact" in s.value for s in at.success)
     with Store(fresh_db) as store, store.writer() as con:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import open_page
+from tests.apptest import deferred_downloads, open_page
 from tests.test_trace_cli import PLATE, small_registry, trace_reads
 from tracing.access import audit, cases
 from tracing.store import Store
@@ -31,12 +31,19 @@ def page(trace_db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
 
 def test_a_trace_needs_a_reason_is_audited_and_attaches_to_a_case(
         trace_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = deferred_downloads(monkeypatch)
     at = open_page("app_pages/trace.py", trace_db, monkeypatch, role="investigator")
     at.text_input[0].input("51F12345").run()
-    assert any("reason" in i.value for i in at.info) and not at.metric
+    assert any("reason" in i.value for i in at.info) and not at.metric and not files
     at.text_input(key="trace_reason").input("CASE-9").run()
     assert not at.exception, at.exception
     assert {m.label: m.value for m in at.metric}["Sightings"] == "3"
+    with Store(trace_db) as store:
+        before = len(audit.entries(store, who="test-investigator", action="export"))
+    assert b"FeatureCollection" in files["51F-12345.geojson"]()  # a click
+    with Store(trace_db) as store:
+        exported = audit.entries(store, who="test-investigator", action="export")
+    assert len(exported) == before + 1 and '"geojson"' in exported["params"].iloc[0]
     next(b for b in at.button if b.label == "Attach to case").click().run()
     assert any("attached to case CASE-9" in s.value for s in at.success)
     with Store(trace_db) as store:
