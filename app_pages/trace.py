@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -221,14 +222,15 @@ def downloads(route: Route, cameras: gpd.GeoDataFrame, who: Actor) -> None:
     positions = {str(r.id): (float(r.lon), float(r.lat)) for r in cameras.itertuples()}
     name = route.plate.replace(" ", "_").replace(".", "") or "route"
     store = resources.store()
+
+    def made_as(fmt: RouteFormat) -> Callable[[], bytes]:
+        return lambda: route_file(store, route, who=who, fmt=fmt, positions=positions)
+
     formats: tuple[tuple[str, RouteFormat, str], ...] = (
         ("GeoJSON", "geojson", "application/geo+json"),
         ("KML", "kml", "application/vnd.google-earth.kml+xml"), ("CSV", "csv", "text/csv"))
     for column, (label, fmt, mime) in zip(st.columns(3), formats, strict=True):
-        column.download_button(
-            f"Export {label}", lambda fmt=fmt: route_file(store, route, who=who, fmt=fmt,
-                                                          positions=positions),
-            f"{name}.{fmt}", mime)
+        column.download_button(f"Export {label}", made_as(fmt), f"{name}.{fmt}", mime)
 
 
 def attach_to_case(plate: str, read_ids: list[str], who: Actor) -> None:
