@@ -101,19 +101,20 @@ def workers(args: argparse.Namespace) -> str:
     )
     from tracing.live.heartbeats import heartbeat_dir, read_heartbeats
 
-    if args.fps < 0 or args.timeout <= 0:
-        raise SourceError(f"--fps {args.fps:g} must be ≥ 0 and --timeout {args.timeout:g} > 0")
+    if args.fps < 0 or args.timeout <= 0 or args.streams_per_process < 1:
+        raise SourceError(f"--fps {args.fps:g} must be ≥ 0, --timeout {args.timeout:g} > 0 "
+                          f"and --streams-per-process {args.streams_per_process} ≥ 1")
     cameras = stream_cameras(_registry(args), args.camera)
     beats = heartbeat_dir(args.live_dir)
     config = WorkerConfig(spool_dir=args.spool, crops_dir=args.crops, heartbeat_dir=beats,
                           sample_fps=args.fps, timeout_s=args.timeout)
     stop = threading.Event()
-    stop_on_signals(stop)
     quiet_video_logs()
     processes = -(-len(cameras) // max(1, args.streams_per_process))
     print(f"watching {len(cameras)} camera stream(s) in {processes} process(es); heartbeats "
           f"in {beats}; stop with Ctrl-C or SIGTERM", file=sys.stderr, flush=True)
-    run_workers(cameras, config, stop, streams_per_process=args.streams_per_process)
+    with stop_on_signals(stop):
+        run_workers(cameras, config, stop, streams_per_process=args.streams_per_process)
     mine = {c.camera_id for c in cameras}
     got = [b for b in read_heartbeats(beats).beats if b.camera_id in mine]
     return (f"stopped: {len(cameras)} cameras, {sum(b.frames for b in got)} frames, "

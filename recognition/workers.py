@@ -16,6 +16,7 @@ database. Each camera's heartbeat (:mod:`tracing.live.heartbeats`) is written ev
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
@@ -24,7 +25,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -351,7 +352,11 @@ def run_group(cameras: Sequence[StreamCamera], config: WorkerConfig, stop: threa
     for thread in threads:
         thread.start()
     try:
-        _recognise(streams, recogniser or _loaded_recogniser(), config, stop, wake)
+        if recogniser is None:
+            recogniser = Recogniser()
+            if not _load(recogniser, stop):
+                return
+        _recognise(streams, recogniser, config, stop, wake)
     finally:
         stop.set()
         for thread in threads:
@@ -360,11 +365,25 @@ def run_group(cameras: Sequence[StreamCamera], config: WorkerConfig, stop: threa
             stream.write_beat()
 
 
-def _loaded_recogniser() -> Recogniser:
-    """The pipeline's recogniser with its model loaded (before the threads share it)."""
-    recogniser = Recogniser()
-    recogniser.engine  # noqa: B018 - load now
-    return recogniser
+def _load(recogniser: Recogniser, stop: threading.Event) -> bool:
+    """Load the recogniser's model (seconds) in a thread, so that a stop meanwhile is not
+    kept waiting; False when stopped first."""
+    failed: list[Exception] = []
+
+    def load() -> None:
+        try:
+            recogniser.engine  # noqa: B018 - load now
+        except Exception as exc:  # raised again below, in the caller's thread
+            failed.append(exc)
+
+    loader = threading.Thread(target=load, name="model-load", daemon=True)
+    loader.start()
+    while loader.is_alive():
+        if stop.wait(0.1):
+            return False
+    if failed:
+        raise failed[0]
+    return True
 
 
 def _ticker(streams: list[Stream], config: WorkerConfig, stop: threading.Event) -> None:
@@ -452,14 +471,20 @@ def quiet_video_logs() -> None:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
-def stop_on_signals(stop: threading.Event) -> None:
-    """Set ``stop`` on SIGTERM and SIGINT (call from the main thread)."""
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Within the block, SIGTERM and SIGINT set ``stop`` (main thread only); the previous
+    handlers come back after it."""
     def handler(signum: int, _frame: FrameType | None) -> None:
         log.info("%s: stopping", signal.Signals(signum).name)
         stop.set()
 
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def _child(group: list[StreamCamera], config: WorkerConfig, threads: int) -> None:
@@ -471,9 +496,9 @@ def _child(group: list[StreamCamera], config: WorkerConfig, threads: int) -> Non
     cv2.setNumThreads(threads)
     quiet_video_logs()
     stop = threading.Event()
-    stop_on_signals(stop)
     try:
-        run_group(group, config, stop)
+        with stop_on_signals(stop):
+            run_group(group, config, stop)
     except TracingError as exc:
         log.error("worker process of %s: %s", ", ".join(c.camera_id for c in group), exc)
         raise SystemExit(2) from None
