@@ -4,6 +4,7 @@ where the next plate-reading cameras should go."""
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 
 import folium
 import geopandas as gpd
@@ -16,9 +17,11 @@ from tracing import cameras as registry
 from tracing import coverage, maps, safecsv, settings
 from tracing.coverage.health import latest_read
 from tracing.errors import TracingError
+from tracing.live import heartbeats
 
 # Fill of a ward by its share of trips seen (0–20 %, …, 80–100 %); no CDN colormap.
 SHADES = ("#b71c1c", "#e65100", "#f9a825", "#9e9d24", "#2e7d32")
+MARKS = {"dead": "⛔ dead", "failing": "⚠️ failing", "live": "✅ live"}
 
 
 def shade(share: float) -> str:
@@ -112,6 +115,42 @@ def health_section(cameras: gpd.GeoDataFrame) -> None:
                  hide_index=True, width="stretch")
 
 
+def stream_section(cameras: gpd.GeoDataFrame) -> None:
+    """The stream workers' heartbeats (rerun every LIVE_HEARTBEAT_S)."""
+    st.subheader("Stream workers")
+    scan = heartbeats.read_heartbeats()
+    silent = heartbeats.unreported(cameras, scan.beats)
+    for problem in scan.problems:
+        st.warning(f"Unreadable heartbeat file {problem}")
+    if not scan.beats:
+        st.info(f"No stream worker has reported yet ({len(silent)} registry cameras have a "
+                "stream URL). Start them with `python -m recognition workers`.")
+        return
+    table = heartbeats.stream_table(scan.beats, datetime.now(UTC),
+                                    cameras.set_index("id")[["code", "name"]])
+    counts = table["verdict"].value_counts()
+    a, b, c, d = st.columns(4)
+    a.metric("Streams live", int(counts.get("live", 0)))
+    b.metric("Streams failing", int(counts.get("failing", 0)))
+    c.metric("Streams dead", int(counts.get("dead", 0)))
+    d.metric("Stream cameras with no worker", len(silent))
+    for verdict, say in (("dead", st.error), ("failing", st.warning)):
+        bad = table[table["verdict"] == verdict]
+        if len(bad):
+            say(f"{len(bad)} stream(s) {verdict}: " + "; ".join(
+                f"{code or camera} ({why})" for code, camera, why in zip(
+                    bad["code"].astype(str), bad["camera_id"].astype(str),
+                    bad["why"].astype(str), strict=True)))
+    st.dataframe(table.assign(verdict=table["verdict"].map(MARKS)), hide_index=True,
+                 width="stretch")
+    st.caption(f"Dead: no frame for {settings.LIVE_STREAM_DEAD_S:.0f} s, or no heartbeat for "
+               "as long (the worker is gone). Times in local time; frames/s over the last "
+               f"{settings.LIVE_HEARTBEAT_S:.0f} s. Refreshed every "
+               f"{settings.LIVE_HEARTBEAT_S:.0f} s.")
+    if len(silent):
+        st.caption("No heartbeat from: " + ", ".join(silent["code"].fillna(silent["id"])))
+
+
 def planner_section(result: coverage.Analysis) -> pd.DataFrame:
     st.subheader("Where to put the next cameras")
     k = st.slider("New plate-reading cameras (K)", 1, 200, settings.COVERAGE_PLAN_K)
@@ -177,5 +216,6 @@ with tab_tables:
 with tab_health:
     if auth.may("health"):
         health_section(cams)
+        st.fragment(run_every=settings.LIVE_HEARTBEAT_S)(stream_section)(cams)
     else:
         st.info("Camera health needs the health permission.")

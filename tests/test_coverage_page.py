@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -41,8 +41,10 @@ def coverage_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, st
 
 
 @pytest.fixture(scope="module")
-def page(coverage_db: tuple[Path, str, str]) -> Iterator[AppTest]:
+def page(coverage_db: tuple[Path, str, str],
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppTest]:
     with pytest.MonkeyPatch.context() as mp:  # kept for the reruns of the module's tests
+        mp.setattr(settings, "LIVE_DIR", tmp_path_factory.mktemp("live"))  # no heartbeat yet
         yield open_page("app_pages/coverage.py", coverage_db[0], mp)
 
 
@@ -64,6 +66,7 @@ def test_page_shows_coverage_health_and_plan(page: AppTest,
     assert len(plan) == settings.COVERAGE_PLAN_K
     assert plan["new_trips"].is_monotonic_decreasing
     assert len(page.get("download_button")) == 2
+    assert any("No stream worker has reported yet" in i.value for i in page.info)
 
 
 def test_slider_changes_the_plan(page: AppTest) -> None:
@@ -71,3 +74,26 @@ def test_slider_changes_the_plan(page: AppTest) -> None:
     assert not page.exception, page.exception
     plan = next(d.value for d in page.dataframe if "new_trips" in d.value.columns)
     assert len(plan) == 10
+
+
+def test_stream_workers_section_marks_a_dead_stream(page: AppTest,
+                                                    coverage_db: tuple[Path, str, str]) -> None:
+    from tracing.live.heartbeats import Heartbeat, heartbeat_dir, write_heartbeat
+
+    _, quiet, busy = coverage_db
+    now = datetime.now(UTC)
+    for camera, last_frame in ((quiet, now - timedelta(minutes=5)), (busy, now)):
+        write_heartbeat(Heartbeat(camera, "rtsp://admin:***@10.0.0.5/live", "reconnecting"
+                                  if camera == quiet else "streaming", now - timedelta(hours=1),
+                                  now, last_frame_at=last_frame, frames=100,
+                                  last_error="stream ended" if camera == quiet else ""),
+                        heartbeat_dir())
+    page.run()
+    assert not page.exception, page.exception
+    metrics = {m.label: m.value for m in page.metric}
+    assert (metrics["Streams dead"], metrics["Streams live"]) == ("1", "1")
+    streams = next(d.value for d in page.dataframe if "verdict" in d.value.columns)
+    assert list(streams["verdict"]) == ["⛔ dead", "✅ live"]
+    assert list(streams["camera_id"]) == [quiet, busy]
+    assert any("1 stream(s) dead" in e.value and "no frame for 5 min" in e.value
+               for e in page.error)

@@ -6,7 +6,7 @@ state, through a temporary file renamed into place (a reader never sees half a f
 Heartbeats are files, not rows, so the workers never open the database (DuckDB admits one
 writer process: the ingest owner). :func:`read_heartbeats` returns every heartbeat and names
 the files it could not read; :func:`judge` says whether a camera is live, failing or dead
-at a given instant; :func:`stream_table` is what Coverage & health shows.
+at a given instant; :func:`stream_table` and :func:`unreported` are what Coverage & health shows.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from tracing import settings
 
 __all__ = ["STREAM_COLUMNS", "Heartbeat", "HeartbeatScan", "Judgement", "heartbeat_dir",
            "judge", "local_time", "mask_url", "read_heartbeats", "span", "stream_table",
-           "write_heartbeat"]
+           "unreported", "write_heartbeat"]
 
 log = logging.getLogger(__name__)
 
@@ -279,3 +279,12 @@ def stream_table(beats: list[Heartbeat], now: datetime,
     order = table["verdict"].map(_ORDER)
     return table.assign(_order=order).sort_values(["_order", "code", "camera_id"]).drop(
         columns="_order")[list(STREAM_COLUMNS)].reset_index(drop=True)
+
+
+def unreported(registry: pd.DataFrame, beats: list[Heartbeat]) -> pd.DataFrame:
+    """The registry's cameras with a ``stream_url`` and no heartbeat (``id``, ``code``,
+    ``name``): no worker watches them."""
+    has_url = registry["stream_url"].notna() & (registry["stream_url"].astype(str) != "")
+    seen = {b.camera_id for b in beats}
+    rows = registry.loc[has_url & ~registry["id"].astype(str).isin(seen), ["id", "code", "name"]]
+    return pd.DataFrame(rows).reset_index(drop=True)
