@@ -80,7 +80,7 @@ def _workers_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     workers.add_argument("--live-dir", type=Path, default=settings.LIVE_DIR,
                          help="folder of the heartbeats (heartbeats/ inside it)")
     workers.add_argument("--fps", type=float, default=settings.LIVE_SAMPLE_FPS,
-                         help="frames recognised per second and camera, at most")
+                         help="frames recognised per second and camera, at most (0: every frame)")
     workers.add_argument("--streams-per-process", type=int,
                          default=settings.LIVE_STREAMS_PER_PROCESS,
                          help="cameras one process reads; more cameras get more processes")
