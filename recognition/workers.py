@@ -144,13 +144,6 @@ class Stream:
 
     # --- state shared with the recognition loop and the ticker -----------------------------
 
-    def update(self, *, beat: bool = False, **changes: Any) -> None:
-        """Change heartbeat fields; ``beat``: write the heartbeat now (a change of state)."""
-        with self._lock:
-            self._beat = dataclasses.replace(self._beat, **changes)
-        if beat:
-            self.write_beat()
-
     def heartbeat(self) -> Heartbeat:
         with self._lock:
             return self._beat
@@ -214,7 +207,10 @@ class Stream:
         self._state("stopped")
 
     def _state(self, state: State, **changes: Any) -> None:
-        self.update(beat=True, state=state, **changes)
+        """A change of state (and other heartbeat fields), written at once."""
+        with self._lock:
+            self._beat = dataclasses.replace(self._beat, state=state, **changes)
+        self.write_beat()
 
     def _connection(self) -> tuple[str, bool]:
         """One connection: the reason it ended ("" when stopped) and whether it was healthy."""

@@ -253,7 +253,7 @@ def local_time(ts: datetime | None) -> str:
 
 
 STREAM_COLUMNS: Final = ("code", "name", "verdict", "why", "state", "last frame", "last read",
-                         "frames/s", "frames", "reads", "reconnects", "last error",
+                         "frames/s", "frames", "recognised", "reads", "reconnects", "last error",
                          "camera_id", "worker", "url")
 
 
@@ -268,7 +268,8 @@ def stream_table(beats: list[Heartbeat], now: datetime,
             "verdict": verdict.verdict, "why": verdict.reason, "state": beat.state,
             "last frame": local_time(beat.last_frame_at),
             "last read": local_time(beat.last_read_at), "frames/s": beat.frames_per_s,
-            "frames": beat.frames, "reads": beat.reads, "reconnects": beat.reconnects,
+            "frames": beat.frames, "recognised": beat.recognised, "reads": beat.reads,
+            "reconnects": beat.reconnects,
             "last error": beat.last_error, "camera_id": beat.camera_id,
             "worker": f"{beat.host}:{beat.pid}", "url": beat.url})
     table = pd.DataFrame(rows, columns=[c for c in STREAM_COLUMNS if c not in ("code", "name")])
