@@ -106,6 +106,11 @@ def workers(args: argparse.Namespace) -> str:
                           f"and --streams-per-process {args.streams_per_process} ≥ 1")
     cameras = stream_cameras(_registry(args), args.camera)
     beats = heartbeat_dir(args.live_dir)
+    for folder in (args.spool, args.crops, beats):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SourceError(f"cannot create the folder {folder}: {exc}") from exc
     config = WorkerConfig(spool_dir=args.spool, crops_dir=args.crops, heartbeat_dir=beats,
                           sample_fps=args.fps, timeout_s=args.timeout)
     stop = threading.Event()
@@ -128,6 +133,8 @@ def _registry(args: argparse.Namespace) -> gpd.GeoDataFrame:
     from tracing.store import Store
 
     if args.cameras is not None:
+        if not args.cameras.is_file():
+            raise SourceError(f"registry {args.cameras} does not exist")
         return cameras.read_registry(args.cameras)
     if not args.db.is_file():
         raise SourceError(f"store {args.db} does not exist: give --db or --cameras")

@@ -243,6 +243,8 @@ def test_cli_refuses_what_it_cannot_watch(tmp_path: Path,
     cases = [(["--cameras", str(path), "--camera", ids[0]], "has no stream_url"),
              (["--cameras", str(path), "--camera", "nope"], "is not in the registry"),
              (["--db", str(tmp_path / "absent.duckdb")], "does not exist"),
+             (["--cameras", str(tmp_path / "absent.csv")], "does not exist"),
+             (["--cameras", str(path), "--spool", str(path / "spool")], "cannot create"),
              (["--cameras", str(path), "--streams-per-process", "0"], "≥ 1")]
     for args, message in cases:
         assert main(["workers", *args]) == 2
