@@ -34,7 +34,7 @@ PAGES = (
     PageEntry("Alerts", "app_pages/geofences.py", "Geofences & watchlists", "geofences"),
     PageEntry("Supervise", "app_pages/coverage.py", "Coverage & health", "coverage"),
     PageEntry("Supervise", "app_pages/audit.py", "Audit log", "audit"),
-    PageEntry("Administer", "app_pages/admin.py", "Users & retention", "users"),
+    PageEntry("Administer", "app_pages/admin.py", "Users, devices & retention", "users"),
 )
 
 

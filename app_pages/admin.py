@@ -1,4 +1,5 @@
-"""Administration: accounts (add, reset password, role, disable) and data retention."""
+"""Administration: accounts (add, reset password, role, disable), camera devices' keys and
+data retention."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import auth, resources
+from app_pages._devices import devices_section
 from tracing import settings
 from tracing.access import retention, roles, users
 from tracing.access.actor import Actor
@@ -90,10 +92,12 @@ def retention_section(admin: users.User, reason: str | None) -> None:
 
 def page() -> None:
     admin = auth.require("users")
-    st.title("Users & retention")
+    st.title("Users, devices & retention")
     reason = auth.reason_input("Reason or ticket for these changes", key="admin_reason")
     try:
         accounts(reason)
+        if auth.may("devices"):
+            devices_section(reason)
         if auth.may("retention"):
             retention_section(admin, reason)
     except TracingError as exc:

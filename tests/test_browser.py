@@ -44,7 +44,7 @@ def test_city_map_draws_offline(app_url: str, browser: object) -> None:
     # every page, not only the map, stays offline (sidebar links keep the session)
     for title in ("Find a vehicle", "Trace a vehicle", "Recognise plates", "Alerts",
                   "Geofences & watchlists", "Coverage & health", "Audit log",
-                  "Users & retention"):
+                  "Users, devices & retention"):
         page.get_by_role("link", name=title).click()
         page.get_by_role("heading", level=1).filter(has_text=title.split(" ")[0]).wait_for(
             timeout=60_000)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -216,3 +216,54 @@ def _answers(base: str) -> bool:
         return requests.get(f"{base}/health", timeout=1).ok
     except requests.ConnectionError:
         return False
+
+
+def test_hikvision_and_dahua_posts_through_the_receiver(live: Live, url: str) -> None:
+    from tests.test_live_vendors import anpr_post, fixture
+
+    body = anpr_post(fixture("hikvision_anpr.xml"), ("licensePlatePicture.jpg", jpeg()),
+                     ("detectionPicture.jpg", jpeg(320, 240)))
+    answer = requests.post(f"{url}/v1/hikvision", data=body, timeout=10, headers={
+        "Authorization": f"Bearer {live.keys['hik']}",
+        "Content-Type": "multipart/form-data; boundary=boundary"})
+    assert answer.status_code == 200, answer.text
+    auth = requests.auth.HTTPBasicAuth("dahua", live.keys["dahua"])
+    answer = requests.post(f"{url}/NotificationInfo/TollgateInfo", auth=auth, timeout=10,
+                           data=fixture("dahua_tollgate.json"),
+                           headers={"Content-Type": "application/json"})
+    assert answer.status_code == 200 and answer.json()["Result"] is True, answer.text
+    rows = {r[1]: r for r in _load(live)}
+    assert set(rows) == {"C", "D"} and rows["C"][4] == "live:hik"
+    assert str(rows["C"][3]).endswith("-plate.jpg")
+    with live.store.reader() as con:
+        when = con.execute("SELECT epoch(ts) FROM reads WHERE camera_id = 'D'").fetchone()
+    local = datetime(2024, 5, 10, 14, 3, 22, 417000, tzinfo=UTC) - timedelta(hours=7)
+    assert when is not None and when[0] == pytest.approx(local.timestamp())
+
+
+def test_the_owner_loads_raises_the_alert_and_publishes(live: Live, url: str) -> None:
+    import threading
+
+    from tests.alerts_support import box
+    from tracing.alerts import add_watch, create_fence, list_alerts
+    from tracing.live.metrics import read_owner_status
+    from tracing.live.owner import run_owner
+
+    create_fence(live.store, "west gate", box(106.760), who=ADMIN, kind="gateway")
+    add_watch(live.store, "51F-123.45", match_kind="exact", reason="stolen car", priority=1,
+              who=ADMIN)
+    live.config.keys_file.unlink()
+    stop = threading.Event()
+    owner = threading.Thread(target=run_owner, args=(live.store, Spool(live.config.spool_dir)),
+                             kwargs={"stop_event": stop, "status_file": live.config.owner_status,
+                                     "keys_file": live.config.keys_file})
+    owner.start()
+    try:
+        until(lambda: live.config.keys_file.is_file())  # the owner publishes the keys
+        until(lambda: post(url, live.keys["gate"], event()).status_code == 200)
+        until(lambda: len(list_alerts(live.store)) == 1)
+        until(lambda: read_owner_status(live.config.owner_status).get("reads_loaded") == 1)
+        assert requests.get(f"{url}/health", timeout=5).json()["status"] == "ok"
+    finally:
+        stop.set()
+        owner.join(timeout=20)

@@ -26,8 +26,10 @@ def receiver_command(args: argparse.Namespace) -> str:
 
     from tracing.live.receiver import ReceiverConfig, create_app
 
+    from tracing.live.devices import keys_file
+
     app = create_app(ReceiverConfig(spool_dir=args.spool, crops_dir=args.crops,
-                                    keys_file=args.keys))
+                                    keys_file=args.keys or keys_file(args.db)))
     uvicorn.run(app, host=args.host, port=args.port, loop="uvloop", http="httptools",
                 log_level="warning", access_log=False, limit_concurrency=args.max_connections,
                 timeout_keep_alive=30, ssl_certfile=args.ssl_certfile,
@@ -104,8 +106,10 @@ def add_live_commands(commands: Any) -> None:
     _listen(sub)
     sub.add_argument("--spool", type=Path, default=settings.SPOOL_DIR)
     sub.add_argument("--crops", type=Path, default=settings.CROPS_DIR)
-    sub.add_argument("--keys", type=Path, default=settings.LIVE_DIR / "devices.json",
-                     help="device keys published by the owner (default %(default)s)")
+    sub.add_argument("--db", type=Path, default=settings.DEMO_DB,
+                     help="the store whose device keys to accept: read from <db>.devices.json"
+                          ", published by the owner (the receiver never opens the database)")
+    sub.add_argument("--keys", type=Path, default=None, help="another keys file")
     sub.add_argument("--max-connections", type=int, default=2000,
                      help="concurrent connections before 503 (default %(default)s)")
     sub.add_argument("--ssl-certfile", default=None, help="serve HTTPS with this certificate")

@@ -30,7 +30,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
-from tracing import settings
 from tracing.access.actor import Who, name_of, permit, record_change
 from tracing.errors import DeviceError, TracingError
 from tracing.store import Store
@@ -42,8 +41,10 @@ VENDORS: Final = ("json", "hikvision", "dahua")
 """Event formats a device posts: the generic JSON body, or a vendor's own."""
 KEY_PREFIX: Final = "tdk_"
 ID_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-KEYS_FILE: Final = settings.LIVE_DIR / "devices.json"
-"""Where the active devices are published for the receiver (hashes only)."""
+def keys_file(db: Path) -> Path:
+    """Where the active devices of the store at ``db`` are published for the receiver
+    (hashes only): ``<db>.devices.json``, beside the database."""
+    return db.with_name(db.name + ".devices.json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,9 +162,11 @@ def active_devices(store: Store) -> list[Device]:
 
 # --- the keys file ---------------------------------------------------------------------------
 
-def publish_keys(store: Store, path: Path = KEYS_FILE) -> Path:
+def publish_keys(store: Store, path: Path | None = None) -> Path:
     """Write the active devices (hashes, bindings) and the registry's camera ids to
-    ``path`` for the receiver; unchanged content is not rewritten."""
+    ``path`` (default :func:`keys_file`) for the receiver; unchanged content is not
+    rewritten."""
+    path = path or keys_file(store.path)
     with store.reader() as con:
         known = sorted(str(r[0]) for r in con.execute("SELECT id FROM cameras").fetchall())
     text = json.dumps({"devices": [_as_json(d) for d in active_devices(store)],
@@ -189,7 +192,7 @@ class Keys:
         return self.by_hash.get(hash_key(key))
 
 
-def load_keys(path: Path = KEYS_FILE) -> Keys:
+def load_keys(path: Path) -> Keys:
     """The keys file (no device may post when it is missing or unreadable)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -23,7 +23,7 @@ from tracing.alerts.service import ServiceReport, run_alert_service
 from tracing.alerts.webhook import Webhook
 from tracing.errors import TracingError
 from tracing.live import metrics
-from tracing.live.devices import KEYS_FILE, publish_keys
+from tracing.live.devices import publish_keys
 from tracing.search.reachability import Reachability
 from tracing.store import Spool, Store
 from tracing.store.service import StopEvent
@@ -47,7 +47,7 @@ class _Counters:
 
 def run_owner(store: Store, spool: Spool, *, stop_event: StopEvent,
               reach: Reachability | None = None, webhook: Webhook | None = None,
-              config: EngineConfig | None = None, keys_file: Path = KEYS_FILE,
+              config: EngineConfig | None = None, keys_file: Path | None = None,
               status_file: Path = metrics.OWNER_STATUS) -> ServiceReport:
     """Own ``store`` until ``stop_event`` is set: load ``spool``, raise alerts, publish
     keys and status."""
@@ -64,7 +64,7 @@ def run_owner(store: Store, spool: Spool, *, stop_event: StopEvent,
 
 
 def _publish_loop(store: Store, spool: Spool, counters: _Counters, stop: StopEvent,
-                  keys_file: Path, status_file: Path) -> None:
+                  keys_file: Path | None, status_file: Path) -> None:
     last_publish = float("-inf")
     while not stop.is_set():
         try:

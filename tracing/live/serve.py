@@ -78,7 +78,8 @@ class Serve:
     def children(self) -> list[Child]:
         python = sys.executable
         out = [Child("receiver", [python, "-m", "tracing", "receiver", "--host", self.host,
-                                  "--port", str(self.port), "--spool", str(self.spool)])]
+                                  "--port", str(self.port), "--spool", str(self.spool),
+                                  "--db", str(self.db)])]
         if self.workers:
             out.append(Child("workers", [python, "-m", "recognition", "workers", "--db",
                                          str(self.db), "--spool", str(self.spool)]))
