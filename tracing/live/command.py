@@ -24,9 +24,8 @@ def receiver_command(args: argparse.Namespace) -> str:
     """Receive plate events from the cameras over HTTP until SIGINT/SIGTERM."""
     import uvicorn
 
-    from tracing.live.receiver import ReceiverConfig, create_app
-
     from tracing.live.devices import keys_file
+    from tracing.live.receiver import ReceiverConfig, create_app
 
     app = create_app(ReceiverConfig(spool_dir=args.spool, crops_dir=args.crops,
                                     keys_file=args.keys or keys_file(args.db)))

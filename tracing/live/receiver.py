@@ -58,6 +58,7 @@ PARSERS: Final[Mapping[str, Parser]] = {
     "dahua": parse_dahua,
 }
 """The event format of each vendor (a device posts to the endpoint of its own vendor)."""
+DEFAULT_KEYS: Final = keys_file(settings.DEMO_DB)
 DAHUA_PATH: Final = "/NotificationInfo/TollgateInfo"
 """Where Dahua ITC cameras post snapshots in their platform mode (also ``/v1/dahua``)."""
 REALM: Final = 'Basic realm="tracing receiver", charset="UTF-8"'
@@ -126,7 +127,7 @@ class ReceiverConfig:
 
     spool_dir: Path = settings.SPOOL_DIR
     crops_dir: Path = settings.CROPS_DIR
-    keys_file: Path = keys_file(settings.DEMO_DB)
+    keys_file: Path = DEFAULT_KEYS
     owner_status: Path = metrics.OWNER_STATUS
     max_body_bytes: int = settings.LIVE_MAX_BODY_BYTES
     backlog_max_rows: int = settings.LIVE_BACKLOG_MAX_ROWS
