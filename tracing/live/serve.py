@@ -75,12 +75,13 @@ class Serve:
     workers: bool = True
     travel: bool = True
 
-    def children(self) -> list[Child]:
+    def children(self, streams: bool) -> list[Child]:
+        """The receiver, and the stream workers when some camera has a stream."""
         python = sys.executable
         out = [Child("receiver", [python, "-m", "tracing", "receiver", "--host", self.host,
                                   "--port", str(self.port), "--spool", str(self.spool),
                                   "--db", str(self.db)])]
-        if self.workers:
+        if self.workers and streams:
             out.append(Child("workers", [python, "-m", "recognition", "workers", "--db",
                                          str(self.db), "--spool", str(self.spool)]))
         return out
@@ -91,7 +92,9 @@ class Serve:
         from tracing.alerts.command import reachability
         from tracing.live.owner import run_owner
 
+        self.db, self.spool = self.db.resolve(), self.spool.resolve()
         os.environ["TRACING_DB"] = str(self.db)
+        os.chdir(settings.REPO_ROOT)  # the app's .streamlit/config.toml (offline, no stats)
         stop = threading.Event()
         store = Store(self.db)
         reach = reachability(store) if self.travel else None
@@ -99,7 +102,7 @@ class Serve:
                                  args=(store, Spool(self.spool)),
                                  kwargs={"stop_event": stop, "reach": reach})
         owner.start()
-        children = self.children()
+        children = self.children(_has_streams(store))
         for child in children:
             threading.Thread(target=child.keep, args=(stop,), name=child.name,
                              daemon=True).start()
@@ -115,3 +118,11 @@ class Serve:
             owner.join(timeout=10)
             store.close()
         return "live centre stopped"
+
+
+def _has_streams(store: Store) -> bool:
+    """Whether some camera of the registry has a video stream for the workers."""
+    with store.reader() as con:
+        row = con.execute("SELECT count(*) FROM cameras WHERE coalesce(stream_url, '') <> ''"
+                          ).fetchone()
+    return bool(row and row[0])
