@@ -5,10 +5,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_DB := var/demo.duckdb
 
-.PHONY: run test setup demo data model lint typecheck bench browser clean
+.PHONY: run live test setup demo data model lint typecheck bench browser clean
 
 run: setup demo  ## set everything up and open the app on http://127.0.0.1:8501
 	$(VENV)/bin/streamlit run app.py
+
+live: setup demo  ## the live centre on the demo data: receiver :8600, owner + app :8501, workers
+	$(PY) -m tracing serve --db $(DEMO_DB)
 
 test: lint typecheck browser  ## install test tools and run lint, types and the test suite
 	$(PY) -m pytest
@@ -58,6 +61,7 @@ bench: setup  ## every benchmark; each prints a final `RESULT <name> key=value â
 	$(PY) bench/alerts.py
 	$(PY) bench/retention.py
 	$(PY) bench/hardening.py
+	$(PY) bench/live.py
 	$(PY) bench/recognition.py
 
 clean:

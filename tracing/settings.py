@@ -588,3 +588,7 @@ LIVE_BACKOFF_MAX_S: Final = 60.0
 """Longest wait between reconnection attempts."""
 LIVE_BACKOFF_HEALTHY_S: Final = 30.0
 """A connection that delivered frames this long resets the wait to LIVE_BACKOFF_FIRST_S."""
+LIVE_OWNER_POLL_S: Final = 0.25
+"""How often the owner loads the spool and runs the alert engine. Each round is two write
+transactions with a fixed cost; fewer, larger rounds leave the connection and the CPU to
+the app's queries and the receiver (an alert waits at most this much longer)."""

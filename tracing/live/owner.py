@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from tracing import settings
 from tracing.alerts.engine import EngineConfig
 from tracing.alerts.service import ServiceReport, run_alert_service
 from tracing.alerts.webhook import Webhook
@@ -48,7 +49,8 @@ class _Counters:
 def run_owner(store: Store, spool: Spool, *, stop_event: StopEvent,
               reach: Reachability | None = None, webhook: Webhook | None = None,
               config: EngineConfig | None = None, keys_file: Path | None = None,
-              status_file: Path = metrics.OWNER_STATUS) -> ServiceReport:
+              status_file: Path = metrics.OWNER_STATUS,
+              poll_s: float = settings.LIVE_OWNER_POLL_S) -> ServiceReport:
     """Own ``store`` until ``stop_event`` is set: load ``spool``, raise alerts, publish
     keys and status."""
     counters = _Counters()
@@ -58,7 +60,8 @@ def run_owner(store: Store, spool: Spool, *, stop_event: StopEvent,
     publisher.start()
     try:
         return run_alert_service(store, stop_event=stop_event, reach=reach, webhook=webhook,
-                                 config=config, spool=spool, progress=counters.add)
+                                 config=config, spool=spool, progress=counters.add,
+                                 poll_s=poll_s)
     finally:
         publisher.join(timeout=5)
 
