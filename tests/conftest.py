@@ -3,6 +3,8 @@ connection to a host other than 127.0.0.1 fails the test."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,12 @@ def _cheap_password_hashing() -> None:
 
     users._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     users._DUMMY_HASH = None
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """Streamlit's AppTest runs a page as ``sys.modules["__main__"]`` and leaves it there;
+    a later test starting "spawn" processes would then re-run that page in each child."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
