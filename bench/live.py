@@ -268,9 +268,7 @@ def streaming(bench: Bench, made: list[dict[str, str]]) -> dict[str, float]:
     owner.start()
     receiver = bench.receiver(port)
     load, _out = bench.load(port, made[1:21], STREAM_RATE, STREAM_S)
-    with store.reader() as con:
-        plates = [str(r[0]) for r in con.execute(
-            "SELECT DISTINCT plate FROM reads USING SAMPLE 2000 ROWS").fetchall()]
+    plates = _known_plates(store)
     investigator = Actor("ivy", "investigator", "bench: case 2026-0001")
     lookups: list[float] = []
     reading: list[float] = []
@@ -307,6 +305,19 @@ def streaming(bench: Bench, made: list[dict[str, str]]) -> dict[str, float]:
             "lookup_p99_ms": round(float(np.percentile(lookup_ms, 99)), 1),
             "lookup_read_p99_ms": round(float(np.percentile(np.array(reading) * 1000, 99)), 1),
             "lookups": len(lookups), "alerts_timed": len(alerts)}
+
+
+def _known_plates(store: Any) -> list[str]:
+    """Plates already read (waiting for the first streamed reads when there are none)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with store.reader() as con:
+            plates = [str(r[0]) for r in con.execute(
+                "SELECT DISTINCT plate FROM reads USING SAMPLE 2000 ROWS").fetchall()]
+        if plates:
+            return plates
+        time.sleep(0.2)
+    raise RuntimeError("no read was loaded within 20 s")
 
 
 def _probe(store: Any, port: int, gate: dict[str, str], n: int) -> float:

@@ -180,7 +180,7 @@ def _ingest(store: Store, files: list[tuple[Path, pa.Table]]) -> IngestReport:
     report = IngestReport()
     with store.writer() as con:
         for group in _same_layout_runs([table for _, table in files]):
-            batch = sources.prepare(pa.concat_tables(group), what="spool")
+            batch = sources.prepare(pa.concat_tables(group).combine_chunks(), what="spool")
             report += ingest_batch(con, batch, source=None)
     return report
 
