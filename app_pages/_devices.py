@@ -47,8 +47,8 @@ def devices_section(reason: str | None) -> None:
     active = [] if table.empty else table.loc[table["revoked_at"].isna(), "id"].tolist()
     with change.form("change_device"):
         chosen = st.selectbox("Device", active)
-        action = st.radio("Change", ["Rotate key", "Revoke"], horizontal=True)
-        if st.form_submit_button("Apply") and chosen:
+        action = st.radio("Device change", ["Rotate key", "Revoke"], horizontal=True)
+        if st.form_submit_button("Apply to device") and chosen:
             if action == "Revoke":
                 devices.revoke_device(store, chosen, who=auth.actor(reason))
             else:

@@ -45,10 +45,14 @@ def _cheap_password_hashing() -> None:
     users._DUMMY_HASH = None
 
 
+_MAIN = sys.modules["__main__"]
+
+
 @pytest.fixture(autouse=True)
 def _keep_main_module() -> Iterator[None]:
-    """Streamlit's AppTest runs a page as ``sys.modules["__main__"]`` and leaves it there;
-    a later test starting "spawn" processes would then re-run that page in each child."""
-    main = sys.modules["__main__"]
+    """Streamlit's AppTest runs a page as ``sys.modules["__main__"]`` and leaves it there
+    (also from module-scoped fixtures); a test starting "spawn" processes would then re-run
+    that page in each child. Every test starts with pytest's own ``__main__``."""
+    sys.modules["__main__"] = _MAIN
     yield
-    sys.modules["__main__"] = main
+    sys.modules["__main__"] = _MAIN

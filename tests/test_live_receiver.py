@@ -32,7 +32,7 @@ from tracing.access import audit
 from tracing.access.actor import Actor
 from tracing.errors import AccessError, DeviceError
 from tracing.live import devices
-from tracing.store import Spool
+from tracing.store import Spool, Store
 
 
 @pytest.fixture
@@ -267,3 +267,28 @@ def test_the_owner_loads_raises_the_alert_and_publishes(live: Live, url: str) ->
     finally:
         stop.set()
         owner.join(timeout=20)
+
+
+def test_admin_page_adds_rotates_and_revokes_a_device(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.alerts_support import CAMERAS
+    from tests.apptest import open_page
+    from tracing import cameras
+
+    db = tmp_path / "page.duckdb"
+    with Store(db) as store:
+        store.replace_cameras(cameras.validate_registry(CAMERAS, source="test"))
+    at = open_page("app_pages/admin.py", db, monkeypatch)
+    at.text_input(key="admin_reason").input("connect gate B").run()
+    next(t for t in at.text_input if t.label == "Device id").input("gate-b")
+    next(m for m in at.multiselect if m.label.startswith("Cameras")).set_value(["B"])
+    next(b for b in at.button if b.label == "Add device").click().run()
+    assert not at.exception, at.exception
+    key = next(s.value for s in at.success if "gate-b" in s.value).split("`")[1]
+    with Store(db) as store:
+        device = devices.load_keys(devices.keys_file(db)).device(key)
+        assert device is not None and device.cameras == frozenset({"B"})
+        assert list(audit.entries(store, action="device.create")["reason"]) == ["connect gate B"]
+    next(r for r in at.radio if r.label == "Device change").set_value("Revoke")
+    next(b for b in at.button if b.label == "Apply to device").click().run()
+    assert devices.load_keys(devices.keys_file(db)).device(key) is None

@@ -11,8 +11,8 @@ alert service does not poll the database: every commit that stores reads touches
 ``<db>.reads`` (:attr:`tracing.store.Store.reads_signal`); the loop checks that file's time
 every ``poll_s`` and runs an engine step when it changed (and every ``idle_check_s`` in any
 case), so it takes the store only when there is work, at most one round per ``poll_s``. A
-step that finds a backlog is followed at once by the next. Stop it with SIGTERM or SIGINT (``stop_event``); kill -9 is safe too:
-the next start resumes from the committed checkpoint.
+step that finds a backlog is followed at once by the next. Stop it with SIGTERM or SIGINT
+(``stop_event``); kill -9 is safe too: the next start resumes from the committed checkpoint.
 
 For the lowest latency the service can load the spool itself (``alerts --spool DIR``,
 instead of running ``ingest-service``: still one loader): loading and evaluating then
