@@ -9,10 +9,8 @@ a temporary name. Reads are tolerant: a missing, truncated or foreign file reads
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import os
 import pickle
 import zipfile
 from collections.abc import Callable
@@ -21,6 +19,8 @@ from typing import IO, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
+from tracing.files import replace_file
 
 logger = logging.getLogger(__name__)
 
@@ -47,18 +47,12 @@ def cache_file(cache_dir: Path, kind: str, key: str, suffix: str = "npz") -> Pat
 
 
 def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> bool:
-    """Write ``path`` through ``write`` into a temporary file of this process, then rename.
+    """Write ``path`` through ``write`` (:func:`tracing.files.replace_file`).
     False (logged) when the folder cannot be written: a cache is never required."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("wb") as handle:
-            write(handle)
-        tmp.replace(path)
+        replace_file(path, write)
     except OSError as exc:
         logger.warning("cache %s not written: %s", path, exc)
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         return False
     return True
 

@@ -13,7 +13,6 @@ answers 503, so memory never grows without bound.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Final
 
 from tracing import settings
+from tracing.files import replace_file
 from tracing.live.accept import Accepted
 from tracing.store.spool import Spool, fsync_dir
 
@@ -139,12 +139,4 @@ class GroupCommitter:
         self.committed += len(accepted)
 
     def _write_crop(self, ref: str, data: bytes) -> Path:
-        target = self.crops_dir / ref
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        with temp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temp.replace(target)
-        return target.parent
+        return replace_file(self.crops_dir / ref, data, durable=True).parent

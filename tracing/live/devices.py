@@ -32,6 +32,7 @@ import duckdb
 
 from tracing.access.actor import Who, name_of, permit, record_change
 from tracing.errors import DeviceError, TracingError
+from tracing.files import replace_file
 from tracing.store import Store
 from tracing.store.store import after_commit
 
@@ -173,11 +174,7 @@ def publish_keys(store: Store, path: Path | None = None) -> Path:
                        "cameras": known}, sort_keys=True).encode()
     if path.is_file() and path.read_bytes() == text:
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(text)
-    tmp.replace(path)
-    return path
+    return replace_file(path, text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,13 +11,11 @@ at a given instant; :func:`stream_table` and :func:`unreported` are what Coverag
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import re
-import threading
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +26,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from tracing import settings
+from tracing.files import replace_file
 
 __all__ = ["STREAM_COLUMNS", "Heartbeat", "HeartbeatScan", "Judgement", "heartbeat_dir",
            "judge", "local_time", "mask_url", "read_heartbeats", "span", "stream_table",
@@ -161,15 +160,10 @@ def write_heartbeat(beat: Heartbeat, directory: Path | None = None) -> bool:
     :func:`heartbeat_dir`); False (logged) when the folder cannot be written."""
     folder = directory if directory is not None else heartbeat_dir()
     path = folder / _file_name(beat.camera_id)
-    tmp = folder / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(beat.to_json(), encoding="utf-8")
-        tmp.replace(path)
+        replace_file(path, beat.to_json().encode())
     except OSError as exc:
         log.warning("heartbeat of camera %s not written to %s: %s", beat.camera_id, folder, exc)
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         return False
     return True
 

@@ -21,6 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from tracing import settings
+from tracing.files import replace_file
 
 if TYPE_CHECKING:
     from tracing.live.receiver import Receiver
@@ -84,11 +85,8 @@ class _Gauges(Collector):
 
 def write_owner_status(status: Mapping[str, Any], path: Path = OWNER_STATUS) -> None:
     """Replace the owner's status file (with its pid and the time)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({**status, "pid": os.getpid(), "updated": time.time()}),
-                   encoding="utf-8")
-    tmp.replace(path)
+    replace_file(path, json.dumps({**status, "pid": os.getpid(), "updated": time.time()}
+                                  ).encode())
 
 
 def read_owner_status(path: Path = OWNER_STATUS) -> dict[str, Any]:
