@@ -22,6 +22,7 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 
 from tracing import settings
 from tracing.errors import BoundaryError
+from tracing.files import replace_file
 
 logger = logging.getLogger(__name__)
 
@@ -158,9 +159,7 @@ def _write_compact_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
     for feature in data["features"]:
         feature["geometry"]["coordinates"] = _round_coords(feature["geometry"]["coordinates"])
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    tmp.replace(path)
+    replace_file(path, (text + "\n").encode("utf-8"))
 
 
 def _round_coords(coords: Any) -> Any:

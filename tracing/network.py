@@ -41,6 +41,7 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from tracing import boundaries, diskcache, settings
 from tracing.errors import NetworkError
+from tracing.files import replace_file
 
 logger = logging.getLogger(__name__)
 
@@ -317,18 +318,16 @@ def save_network(
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_parquet(_nodes_table(graph), out_dir / NODES_FILE)
     edges = _edges_frame_for_storage(graph, tolerance_m=tolerance_m)
-    tmp = out_dir / f".{EDGES_FILE}.tmp"
-    edges.to_parquet(tmp, compression="zstd", compression_level=19, index=False,
-                     geometry_encoding="WKB", write_covering_bbox=False)
-    tmp.replace(out_dir / EDGES_FILE)
+    replace_file(out_dir / EDGES_FILE, lambda handle: edges.to_parquet(
+        handle, compression="zstd", compression_level=19, index=False,
+        geometry_encoding="WKB", write_covering_bbox=False))
     sizes = {name: (out_dir / name).stat().st_size for name in (NODES_FILE, EDGES_FILE)}
     return {"nodes": len(graph), "edges": len(graph.edges), "bytes": sum(sizes.values())}
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd", compression_level=19)
-    tmp.replace(path)
+    replace_file(path, lambda handle: pq.write_table(table, handle, compression="zstd",
+                                                     compression_level=19))
 
 
 def _nodes_table(graph: nx.MultiDiGraph) -> pa.Table:

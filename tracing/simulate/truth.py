@@ -49,8 +49,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -62,6 +60,7 @@ import pyarrow.parquet as pq
 
 from tracing import settings
 from tracing.errors import SimulationError
+from tracing.files import replace_file
 from tracing.plates import compact_plate, normalize_plates
 from tracing.simulate.routing import TripSet
 from tracing.store import IngestReport
@@ -236,23 +235,13 @@ def manifest(sim: Simulation, *, ingest: IngestReport | None, cameras_path: Path
 
 def _write_json(data: dict[str, Any], path: Path) -> None:
     text = json.dumps(data, ensure_ascii=False, indent=1, default=str)
-    _atomic(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+    replace_file(path, (text + "\n").encode("utf-8"))
 
 
 def _write_table(table: pa.Table, path: Path) -> None:
-    _atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    replace_file(path, lambda handle: pq.write_table(table, handle, compression="zstd"))
 
 
-def _atomic(path: Path, write: Any) -> None:
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        tmp.chmod(0o644)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_truth(sim: Simulation, directory: Path, *, ingest: IngestReport | None = None,
