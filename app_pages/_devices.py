@@ -21,7 +21,8 @@ def devices_section(reason: str | None) -> None:
         st.success(f"Key of **{made[0]}** (shown once; configure it on the device): "
                    f"`{made[1]}`")
     store = resources.store()
-    table = pd.DataFrame(devices.device_table(store))
+    codes = registry.load_registry(store).set_index("id")["code"].astype(str).to_dict()
+    table = pd.DataFrame([_named(row, codes) for row in devices.device_table(store)])
     if table.empty:
         st.info("No device yet.")
     else:
@@ -29,7 +30,6 @@ def devices_section(reason: str | None) -> None:
     if reason is None:
         st.info("Give a reason above to add or change devices.")
         return
-    codes = registry.load_registry(store).set_index("id")["code"].astype(str).to_dict()
     add, change = st.columns(2)
     with add.form("add_device", clear_on_submit=True):
         name = st.text_input("Device id", placeholder="e.g. nvr-gate-3")
@@ -55,3 +55,11 @@ def devices_section(reason: str | None) -> None:
                 st.session_state[SECRET_KEY] = (
                     chosen, devices.rotate_key(store, chosen, who=auth.actor(reason)))
             st.rerun()
+
+
+def _named(row: dict[str, object], codes: dict[str, str]) -> dict[str, object]:
+    """A device row with camera codes instead of registry ids."""
+    bound = row["cameras"] if isinstance(row["cameras"], list) else []
+    channels = row["channels"] if isinstance(row["channels"], dict) else {}
+    return {**row, "cameras": [codes.get(str(c), str(c)) for c in bound],
+            "channels": {k: codes.get(str(c), str(c)) for k, c in channels.items()}}
