@@ -107,27 +107,29 @@ def create_device(store: Store, device_id: str, *, vendor: str, cameras: Iterabl
 
 def rotate_key(store: Store, device_id: str, *, who: Who) -> str:
     """Give a device a new key (the old one stops working) and return it (shown once)."""
-    what = {"device": device_id}
-    permit(store, who, "devices", "device.rotate", what)
     key = _new_key()
-    with store.writer() as con:
-        _active(con, device_id)
-        con.execute("UPDATE devices SET key_hash = ?, key_hint = ?, rotated_at = ? WHERE id = ?",
-                    [hash_key(key), _hint(key), datetime.now(UTC), device_id])
-        record_change(con, who, "device.rotate", what)
-        after_commit(con, lambda: _republish(store))
+    _update(store, device_id, who, "device.rotate",
+            "UPDATE devices SET key_hash = ?, key_hint = ?, rotated_at = ? WHERE id = ?",
+            [hash_key(key), _hint(key), datetime.now(UTC)])
     return key
 
 
 def revoke_device(store: Store, device_id: str, *, who: Who) -> None:
     """Revoke a device: its key stops working; the row stays (who revoked it, when)."""
+    _update(store, device_id, who, "device.revoke",
+            "UPDATE devices SET revoked_at = ?, revoked_by = ? WHERE id = ?",
+            [datetime.now(UTC), name_of(who)])
+
+
+def _update(store: Store, device_id: str, who: Who, action: str, sql: str,
+            values: list[object]) -> None:
+    """A checked, audited change of an active device's row; the keys published after it."""
     what = {"device": device_id}
-    permit(store, who, "devices", "device.revoke", what)
+    permit(store, who, "devices", action, what)
     with store.writer() as con:
         _active(con, device_id)
-        con.execute("UPDATE devices SET revoked_at = ?, revoked_by = ? WHERE id = ?",
-                    [datetime.now(UTC), name_of(who), device_id])
-        record_change(con, who, "device.revoke", what)
+        con.execute(sql, [*values, device_id])
+        record_change(con, who, action, what)
         after_commit(con, lambda: _republish(store))
 
 
