@@ -62,7 +62,7 @@ def apply_change(name: str, what: str, new_role: str | None, admin: Actor) -> No
     st.rerun()
 
 
-def retention_section(admin: users.User, reason: str | None) -> None:
+def retention_section(reason: str | None) -> None:
     st.subheader("Retention")
     store = resources.store()
     policy = retention.load_policy(store)
@@ -77,7 +77,7 @@ def retention_section(admin: users.User, reason: str | None) -> None:
                                    policy.crops_days)
         if st.form_submit_button("Save retention periods", disabled=reason is None):
             retention.save_policy(store, retention.RetentionPolicy(int(reads), int(crops)),
-                                  by=admin.name, reason=reason or "")
+                                  who=auth.actor(reason or ""))
             st.rerun()
     if done := st.session_state.pop("purged", None):
         st.success(done)
@@ -85,13 +85,12 @@ def retention_section(admin: users.User, reason: str | None) -> None:
     st.write(f"Now: {preview}.")
     nothing = not preview.reads_deleted and not preview.crops_cleared
     if st.button("Purge now", disabled=reason is None or nothing):
-        st.session_state["purged"] = str(retention.purge(store, who=admin.name,
-                                                         reason=reason or ""))
+        st.session_state["purged"] = str(retention.purge(store, who=auth.actor(reason or "")))
         st.rerun()
 
 
 def page() -> None:
-    admin = auth.require("users")
+    auth.require("users")
     st.title("Users, devices & retention")
     reason = auth.reason_input("Reason or ticket for these changes", key="admin_reason")
     try:
@@ -99,7 +98,7 @@ def page() -> None:
         if auth.may("devices"):
             devices_section(reason)
         if auth.may("retention"):
-            retention_section(admin, reason)
+            retention_section(reason)
     except TracingError as exc:
         st.error(str(exc))
     with st.expander("What each role may do"):

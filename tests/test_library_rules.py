@@ -17,13 +17,14 @@ import shapely
 
 from tests.test_search import CAMERAS, READS, T0, line_graph
 from tracing import exports, settings
-from tracing.access import audit, cases, roles, users
+from tracing.access import audit, cases, retention, roles, users
 from tracing.access.actor import Actor, Looks
 from tracing.access.registry import replace_registry
 from tracing.alerts import geofences as gf
 from tracing.alerts import set_alert_status
 from tracing.alerts import watchlist as wl
 from tracing.errors import AccessError, AuditError
+from tracing.live import devices
 from tracing.reads import PlateRead
 from tracing.routes import Route, RouteSummary, Sighting
 from tracing.routes.stored import stored_sightings
@@ -136,6 +137,8 @@ def changes(store: Store) -> list[Operation]:
             store, "pattern,match_kind,reason\n51A-888.88,exact,seen\n", who=a)),
         Operation("alert.status", "alerts", lambda a: set_alert_status(
             store, alert, "dismissed", who=a, note="false alarm")),
+        Operation("device.create", "devices", lambda a: devices.create_device(
+            store, f"dev-{a.role}", vendor="json", cameras=["A"], who=a)),
         Operation("registry.replace", "registry",
                   lambda a: replace_registry(store, cameras, who=a, source="cams.csv")),
         Operation("users.add", "users", lambda a: users.add_user(store, "carol", "analyst", who=a)),
@@ -147,6 +150,10 @@ def changes(store: Store) -> list[Operation]:
                   lambda a: users.set_disabled(store, "ann", True, who=a)),
         Operation("users.enable", "users",
                   lambda a: users.set_disabled(store, "ann", False, who=a)),
+        Operation("retention.policy", "retention", lambda a: retention.save_policy(
+            store, retention.RetentionPolicy(200, 30), who=a)),
+        Operation("retention.purge", "retention", lambda a: retention.purge(
+            store, who=a, crops_dir=store.path.parent / "crops")),
     ]
 
 

@@ -80,7 +80,7 @@ def test_purged_reads_are_forgotten_and_the_keys_stay_consistent(store: Store,
 
 def test_shorter_crop_period_clears_crops_but_keeps_reads(store: Store, tmp_path: Path) -> None:
     policy = retention.RetentionPolicy(reads_days=30, crops_days=15)
-    retention.save_policy(store, policy, by="root", reason="privacy review")
+    retention.save_policy(store, policy, who="root", reason="privacy review")
     assert retention.load_policy(store) == policy
     report = retention.purge(store, now=NOW, crops_dir=tmp_path / "crops")
     assert report.crops_cleared == 5 and report.reads_deleted == 4

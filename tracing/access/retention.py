@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from tracing import settings
 from tracing.access import audit
+from tracing.access.actor import Actor, Who, name_of, permit
 from tracing.access.paths import contained
 from tracing.errors import AccessError, RetentionError, TracingError
 from tracing.store import Store, schema, window
@@ -74,15 +75,18 @@ def load_policy(store: Store) -> RetentionPolicy:
                            int(rows.get(_KEYS[1], defaults.crops_days)))
 
 
-def save_policy(store: Store, policy: RetentionPolicy, *, by: str, reason: str) -> None:
-    """Store a new policy (audited)."""
+def save_policy(store: Store, policy: RetentionPolicy, *, who: Who,
+                reason: str | None = None) -> None:
+    """Store a new policy, checked (``retention``) and audited in its transaction; the
+    reason is the Actor's, or ``reason`` for a system name."""
+    what = {"reads_days": policy.reads_days, "crops_days": policy.crops_days}
+    permit(store, who, "retention", "retention.policy", what)
     with store.writer() as con:
         con.execute("DELETE FROM store_meta WHERE key IN (?, ?)", list(_KEYS))
         con.executemany("INSERT INTO store_meta VALUES (?, ?)",
                         [[_KEYS[0], str(policy.reads_days)], [_KEYS[1], str(policy.crops_days)]])
-        audit.record_in(con, who=by, action="retention.policy",
-                        params={"reads_days": policy.reads_days,
-                                "crops_days": policy.crops_days}, reason=reason)
+        audit.record_in(con, who=name_of(who), action="retention.policy", params=what,
+                        reason=_reason(who, reason))
 
 
 @dataclass(frozen=True)
@@ -111,9 +115,11 @@ class PurgeReport:
 
 
 def purge(store: Store, *, now: datetime | None = None, policy: RetentionPolicy | None = None,
-          who: str = SYSTEM, reason: str = "scheduled retention purge",
+          who: Who = SYSTEM, reason: str = "scheduled retention purge",
           crops_dir: Path = settings.CROPS_DIR, dry_run: bool = False) -> PurgeReport:
-    """Remove what the policy no longer allows to keep; see the module docstring."""
+    """Remove what the policy no longer allows to keep; see the module docstring. ``who``
+    needs ``retention`` (a system name is not checked); every purge is audited, with the
+    Actor's reason or ``reason``."""
     when = (now or datetime.now(UTC)).astimezone(UTC)
     policy = policy or load_policy(store)
     reads_cut = when - timedelta(days=policy.reads_days)
@@ -121,12 +127,14 @@ def purge(store: Store, *, now: datetime | None = None, policy: RetentionPolicy 
     if dry_run:
         with store.reader() as con:
             return _preview(con, reads_cut, crops_cut, when)
+    permit(store, who, "retention", "retention.purge", {"reads_days": policy.reads_days})
     with store.writer() as con:
         files, cleared = _clear_crops(con, crops_cut)
         deleted = _delete_reads(con, reads_cut)
         quarantined = schema.quarantine(con, now=when)
         kept = _count(con, "SELECT count(*) FROM reads WHERE ts < ?", reads_cut)
-        audit.record_in(con, who=who, action="retention.purge", reason=reason, params={
+        audit.record_in(con, who=name_of(who), action="retention.purge",
+                        reason=_reason(who, reason), params={
             "reads_before": reads_cut.isoformat(), "crops_before": crops_cut.isoformat(),
             "reads_deleted": deleted, "reads_kept": kept, "crops_cleared": cleared,
             "crop_files": len(files), "reads_days": policy.reads_days,
@@ -136,6 +144,10 @@ def purge(store: Store, *, now: datetime | None = None, policy: RetentionPolicy 
                          out_of_window=quarantined)
     logger.info("%s", report)
     return report
+
+
+def _reason(who: Who, reason: str | None) -> str | None:
+    return who.reason if isinstance(who, Actor) else reason
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, *args: object) -> int:
