@@ -48,7 +48,7 @@ from typing import Final, TypeVar
 
 from tracing import settings
 from tracing.errors import EventError
-from tracing.live.events import CameraEvent, EventImage, ImageKind
+from tracing.live.events import CameraEvent, EventImage, ImageKind, vendor_time
 from tracing.reads import PLATE_COLOURS
 
 VENDOR: Final = "dahua"
@@ -78,7 +78,6 @@ VEHICLE_CLASSES: Final[Mapping[str, str]] = {
 PICTURES: Final[tuple[tuple[ImageKind, tuple[str, ...]], ...]] = (
     ("plate", ("CutoutPic",)), ("scene", ("NormalPic", "VehiclePic")))
 """Which picture of ``Picture`` is the plate crop, which the scene (best first)."""
-_DATE_TIME = re.compile(r"\d{4}-?\d{2}-?\d{2}[Tt ]\d{2}")
 _NOT_LETTER = re.compile(r"[^a-z]")
 JsonObject = dict[str, object]
 _T = TypeVar("_T", str, bool, JsonObject)
@@ -188,12 +187,7 @@ def _timestamp(snap: JsonObject) -> datetime:
     text = _get(snap, "AccurateTime", "SnapInfo", str) or _get(snap, "SnapTime", "SnapInfo", str)
     if text is None:
         raise EventError("SnapInfo has no AccurateTime or SnapTime")
-    try:
-        if _DATE_TIME.match(text):
-            return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    raise EventError(f"snapshot time {text[:40]!r} is not a date and time")
+    return vendor_time(text, "snapshot time")
 
 
 def _confidence(plate: JsonObject) -> float | None:

@@ -10,6 +10,7 @@ to (the device's bindings do) nor whether its time is plausible (the store's win
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Literal
@@ -23,6 +24,19 @@ PNG_MAGIC: Final = b"\x89PNG\r\n\x1a\n"
 IMAGE_SUFFIXES: Final = {JPEG_MAGIC: ".jpg", PNG_MAGIC: ".png"}
 """Image formats an event may carry (by their first bytes), with the crop file suffix."""
 VEHICLE_CLASSES: Final = frozenset({"motorbike", "car", "truck", "bus"})
+DATE_TIME: Final = re.compile(r"\d{4}-?\d{2}-?\d{2}[Tt ]\d{2}")
+"""The start a vendor's date and time must have (ISO 8601 or its space-separated form)."""
+
+
+def vendor_time(text: str, what: str, expected: str = "a date and time") -> datetime:
+    """A vendor's ISO 8601 date and time (naive when it has no offset); EventError naming
+    ``what`` and the ``expected`` form otherwise."""
+    try:
+        if DATE_TIME.match(text):
+            return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    raise EventError(f"{what} {text[:40]!r} is not {expected}")
 
 
 @dataclass(frozen=True, slots=True)

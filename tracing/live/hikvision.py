@@ -33,7 +33,6 @@ with open integrations show the multipart layout (Home Assistant hikvision_next 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,7 +46,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from tracing import settings
 from tracing.errors import EventError
-from tracing.live.events import CameraEvent, EventImage
+from tracing.live.events import CameraEvent, EventImage, vendor_time
 from tracing.reads import PLATE_COLOURS
 
 if TYPE_CHECKING:
@@ -73,7 +72,6 @@ passenger minivan; ``buggy``, its van, a small goods van); the rest (``pedestria
 PLATE_PICTURE: Final = "licenseplatepicture"
 SCENE_PICTURES: Final = ("detectionpicture", "vehiclepicture")
 """Picture types (lower case) of the plate crop, and of the scene (best first)."""
-_DATE_TIME = re.compile(r"\d{4}-?\d{2}-?\d{2}[Tt ]\d{2}")
 
 
 @dataclass
@@ -226,12 +224,7 @@ def _event(alert: Element, pictures: list[_Part]) -> CameraEvent | None:
 def _timestamp(text: str | None) -> datetime:
     if text is None:
         raise EventError("ANPR notification has no dateTime")
-    try:
-        if _DATE_TIME.match(text):
-            return datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    raise EventError(f"dateTime {text[:40]!r} is not an ISO 8601 date and time")
+    return vendor_time(text, "dateTime", "an ISO 8601 date and time")
 
 
 def _confidence(text: str | None) -> float | None:
