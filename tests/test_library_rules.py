@@ -1,5 +1,6 @@
-"""The library owns its rules (issue 15): every sensitive operation — looks (search, trace),
-exports and changes (watchlists, fences, alerts, cases, the registry, accounts) — asked for
+"""The library owns its rules (issue 15): every sensitive operation — looks (search, trace,
+the review queue), exports and changes (watchlists, fences, alerts, cases, read reviews, the
+registry, accounts) — asked for
 by a role that may not is refused and audited as ``denied``; asked for by a role that may,
 it writes exactly one audit entry, and a look asked again with the same session memo none."""
 
@@ -26,6 +27,7 @@ from tracing.alerts import watchlist as wl
 from tracing.errors import AccessError, AuditError
 from tracing.live import devices
 from tracing.reads import PlateRead
+from tracing.reviews import correct_read, review_queue, reviewed_crops
 from tracing.routes import Route, RouteSummary, Sighting
 from tracing.routes.stored import stored_sightings
 from tracing.search import (
@@ -89,6 +91,8 @@ def looks(store: Store) -> list[Operation]:
         Operation("search.convoy", "search", lambda a: find_convoy(store, PLATE, who=a)),
         Operation("search.stakeout", "search", lambda a: stakeout(store, places, who=a)),
         Operation("trace", "trace", lambda a: stored_sightings(store, PLATE, who=a)),
+        Operation("reads.review_queue", "review", lambda a: review_queue(store, who=a)),
+        Operation("reads.training_set", "review", lambda a: reviewed_crops(store, who=a)),
     ]
 
 
@@ -135,6 +139,8 @@ def changes(store: Store) -> list[Operation]:
         Operation("watchlist.remove", "watchlists", lambda a: wl.remove_watch(store, watch, who=a)),
         Operation("watchlist.import", "watchlists", lambda a: wl.import_watch_csv(
             store, "pattern,match_kind,reason\n51A-888.88,exact,seen\n", who=a)),
+        Operation("read.review", "review", lambda a: correct_read(store, "r0", "51A-999.99",
+                                                                  who=a)),
         Operation("alert.status", "alerts", lambda a: set_alert_status(
             store, alert, "dismissed", who=a, note="false alarm")),
         Operation("device.create", "devices", lambda a: devices.create_device(
@@ -168,6 +174,8 @@ def _tables(store: Store) -> tuple[object, ...]:
                                           ("watchlist", "count(removed_at)"),
                                           ("alerts", "max(status)"), ("cameras", "max(id)"),
                                           ("case_reads", "max(case_ref)"),
+                                          ("reads", "string_agg(plate, ',' ORDER BY read_id)"),
+                                          ("read_reviews", "max(new_plate)"),
                                           ("users", "max(role), count(*) FILTER (disabled), "
                                                     "sum(epoch)")))
 

@@ -92,3 +92,7 @@ class EventError(TracingError, ValueError):
 class DeviceError(TracingError, ValueError):
     """A device credential request is invalid (bad id, vendor, cameras or channels) or the
     device is unknown."""
+
+
+class ReviewError(TracingError, ValueError):
+    """A read cannot be confirmed or corrected: unknown read, invalid plate, bad note."""

@@ -486,6 +486,14 @@ RECOGNITION_MAX_UPLOAD_BYTES: Final = 50 * 1024**2
 RECOGNITION_MAX_UPLOAD_FRAMES: Final = 900
 """Most frames of an uploaded video the Recognise page processes (30 s at 30 fps)."""
 
+REVIEW_MAX_CONFIDENCE: Final = 0.6
+"""Reads below this confidence (0–1) wait in the review queue until an operator confirms or
+corrects them."""
+REVIEW_QUEUE_MAX: Final = 500
+"""Most reads the review queue lists at once."""
+REVIEW_MAX_NOTE_LENGTH: Final = 500
+"""Longest note an operator may add to a review (characters)."""
+
 # --- Hardening: accepted input, login throttling, audit anchor (issue 15) ----------------------
 READ_TS_EARLIEST: Final = datetime.fromisoformat(
     os.environ.get("TRACING_READ_TS_EARLIEST", "2000-01-01T00:00:00+00:00")).astimezone(UTC)

@@ -10,6 +10,7 @@ one transaction with its audit entry, so the store is never half purged:
 - reads older than ``reads_days`` are deleted with their ``read_keys`` rows: a purged
   read_id is *forgotten*, so ``read_keys`` always describes exactly the stored reads.
   Ingesting an old file again re-adds its reads; the next purge removes them again;
+  operators' reviews of purged reads (:mod:`tracing.reviews`) go with them;
 - reads timed outside the accepted window (:mod:`tracing.store.window`: before
   2000-01-01 or more than a day ahead of the clock, which an older store may hold and
   which would never age out) are moved to ``rejects`` with the reason (quarantined).
@@ -38,6 +39,7 @@ from tracing.access.actor import Actor, Who, name_of, permit
 from tracing.access.paths import contained
 from tracing.errors import AccessError, RetentionError, TracingError
 from tracing.store import Store, schema, window
+from tracing.store.store import touch_reads
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +134,10 @@ def purge(store: Store, *, now: datetime | None = None, policy: RetentionPolicy 
         files, cleared = _clear_crops(con, crops_cut)
         deleted = _delete_reads(con, reads_cut)
         quarantined = schema.quarantine(con, now=when)
+        if deleted or quarantined:
+            con.execute("DELETE FROM read_reviews WHERE read_id NOT IN "
+                        "(SELECT read_id FROM reads)")
+            touch_reads(con)
         kept = _count(con, "SELECT count(*) FROM reads WHERE ts < ?", reads_cut)
         audit.record_in(con, who=name_of(who), action="retention.purge",
                         reason=_reason(who, reason), params={

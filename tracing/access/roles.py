@@ -21,6 +21,7 @@ PERMISSIONS: Final[Mapping[str, str]] = {
     "export": "download reads and routes (reason required)",
     "cases": "attach reads to a case (kept beyond the retention period)",
     "recognise": "read plates from uploaded images and video",
+    "review": "confirm or correct the plate of a read, and work the review queue",
     "alerts_view": "see the alerts raised on watchlists and geofences",
     "alerts": "acknowledge and dismiss alerts",
     "geofences": "create, edit and delete geofences (reason required)",
@@ -37,9 +38,9 @@ PERMISSIONS: Final[Mapping[str, str]] = {
 
 ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[str]]] = {
     "investigator": frozenset({"map", "search", "trace", "export", "cases", "recognise",
-                               "alerts_view"}),
+                               "review", "alerts_view"}),
     "analyst": frozenset({"map", "geofences", "watchlists", "alerts", "alerts_view",
-                          "recognise"}),
+                          "recognise", "review"}),
     "supervisor": frozenset({"map", "coverage", "health", "audit"}),
     "admin": frozenset(PERMISSIONS),
 }

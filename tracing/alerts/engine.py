@@ -16,8 +16,10 @@ One :meth:`AlertEngine.step` is one store transaction:
 4. the alerts and the new checkpoint are written and committed together.
 
 A crash before the commit loses nothing (the reads are evaluated again by the next step);
-after it, nothing is evaluated twice. Each alert also has a unique key (kind, read, fence),
-so even a second evaluation could not store an alert twice.
+after it, nothing is evaluated twice. Each alert also has a unique key (kind, read, fence,
+plate), so even a second evaluation could not store an alert twice. An operator's correction
+of a read's plate (:mod:`tracing.reviews`) restamps the read, which is evaluated again under
+its corrected plate.
 """
 
 from __future__ import annotations
@@ -244,17 +246,18 @@ class AlertEngine:
             entry, distance = next((e, d) for e, d in entries if e.allows(fence))
             why = self._entry_reason(ts, fence, previous)
             if why is not None and state.claim(plate, fence, ts):
-                rows.append(_row(read, ts, "geofence_entry", f"entry:{read_id}:{fence}",
+                rows.append(_row(read, ts, "geofence_entry", f"entry:{read_id}:{fence}:{plate}",
                                  entry, fence, f"entered {fences.names[fence]}: {why}; "
                                  f"{_match_text(plate, entry, distance)}"))
         if not allowed:
             free = [(e, d) for e, d in entries if e.allows(None)]
             if free and state.claim(plate, None, ts):
                 entry, distance = free[0]
-                rows.append(_row(read, ts, "watchlist", f"hit:{read_id}", entry, None,
+                rows.append(_row(read, ts, "watchlist", f"hit:{read_id}:{plate}", entry, None,
                                  f"watchlist hit: {_match_text(plate, entry, distance)}"))
-        rows.extend(_row(read, ts, "impossible_travel", f"travel:{pair.read_a}:{pair.read_b}",
-                         entries[0][0], None, _travel_text(pair))
+        rows.extend(_row(read, ts, "impossible_travel",
+                         f"travel:{pair.read_a}:{pair.read_b}:{plate}", entries[0][0], None,
+                         _travel_text(pair))
                     for pair in history.pairs.get(read_id, ()))
         return rows
 

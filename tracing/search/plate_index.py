@@ -5,7 +5,7 @@ the city), never over the reads (tens of millions); the reads of the few matchin
 are then fetched by plate, which the store's ordering by plate makes cheap.
 
 The index is built with one ``GROUP BY plate`` and cached per store file and process; it is
-rebuilt when the number of reads changes (reads are only ever appended by ingest). A later
+rebuilt when the store's reads version changes (ingest, purge or an operator's correction). A later
 schema step may keep it as a table in the store; the API stays the same.
 """
 
@@ -42,13 +42,7 @@ class PlateIndex:
 
 
 _LOCK = threading.Lock()
-_CACHE: dict[str, PlateIndex] = {}
-
-
-def _count(store: Store) -> int:
-    with store.reader() as con:
-        row = con.execute("SELECT count(*) FROM reads").fetchone()
-    return int(row[0]) if row else 0
+_CACHE: dict[str, tuple[tuple[int, int], PlateIndex]] = {}
 
 
 def build_plate_index(store: Store) -> PlateIndex:
@@ -73,13 +67,14 @@ def build_plate_index(store: Store) -> PlateIndex:
 
 
 def plate_index(store: Store) -> PlateIndex:
-    """The cached index of ``store``, rebuilt when its number of reads changed."""
+    """The cached index of ``store``, rebuilt when its reads changed
+    (:meth:`Store.reads_version`)."""
     key = str(store.path.resolve())
-    total = _count(store)
+    version = store.reads_version()
     with _LOCK:
         cached = _CACHE.get(key)
-        if cached is not None and cached.total_reads == total:
-            return cached
+        if cached is not None and cached[0] == version:
+            return cached[1]
         index = build_plate_index(store)
-        _CACHE[key] = index
+        _CACHE[key] = (version, index)
         return index

@@ -290,6 +290,26 @@ CREATE TABLE devices (
 (cameras, NVRs) that post plate events to the receiver: a hashed key each, the camera ids
 it may post for, its vendor channels and the time zone of timestamps it sends without one."""
 
+_V9_REVIEWS: Final = """
+CREATE SEQUENCE read_reviews_id;
+CREATE TABLE read_reviews (
+    id BIGINT NOT NULL DEFAULT nextval('read_reviews_id'),
+    read_id VARCHAR NOT NULL,
+    verdict VARCHAR NOT NULL CHECK (verdict IN ('confirmed', 'corrected')),
+    old_plate VARCHAR NOT NULL,
+    new_plate VARCHAR NOT NULL,
+    plate_raw VARCHAR,
+    crop_ref VARCHAR,
+    who VARCHAR NOT NULL,
+    reviewed_at TIMESTAMPTZ NOT NULL,
+    note VARCHAR
+);
+INSERT INTO store_meta VALUES ('reads_revision', '0');
+"""
+"""Operators' reviews of reads: a plate confirmed or corrected (old → new, who, when). The
+read's ``plate`` becomes the corrected one; ``plate_raw`` keeps what was read. The reads
+revision counts changes to stored reads that keep their number (corrections)."""
+
 MIGRATIONS: Final = (
     Migration(1, "cameras, reads, rejects", _V1_CORE),
     Migration(2, "watchlist, geofences, alerts, audit log", _V2_WORKFLOW),
@@ -299,6 +319,7 @@ MIGRATIONS: Final = (
     Migration(6, "reads outside the accepted time window moved to rejects", _V6_WINDOW),
     Migration(7, "cameras: directions read (one or both)", _V7_DIRECTIONS),
     Migration(8, "live feeds: camera stream_url, devices", _V8_LIVE),
+    Migration(9, "read reviews: confirmed and corrected plates", _V9_REVIEWS),
 )
 """Every schema step in order; append, never edit a released step."""
 LATEST_VERSION: Final = MIGRATIONS[-1].version

@@ -62,6 +62,13 @@ def after_commit(con: duckdb.DuckDBPyConnection, action: Callable[[], None]) -> 
     return True
 
 
+def touch_reads(con: duckdb.DuckDBPyConnection) -> None:
+    """Count a change to stored reads that keeps their number (a correction, a purge), in
+    con's transaction: caches keyed on :meth:`Store.reads_version` are rebuilt."""
+    con.execute("UPDATE store_meta SET value = (value::BIGINT + 1)::VARCHAR "
+                "WHERE key = 'reads_revision'")
+
+
 class Store:
     """Handle on a store file; cheap to create, safe to share between threads."""
 
@@ -228,11 +235,16 @@ class Store:
         """Touch :attr:`reads_signal` when ``report`` inserted reads (call after the
         commit); a failure is only logged. Returns ``report``."""
         if report.inserted:
-            try:
-                self.reads_signal.touch()  # sets the modification time to now
-            except OSError as exc:
-                logger.warning("store: cannot touch %s: %s", self.reads_signal, exc)
+            self.signal_changed_reads()
         return report
+
+    def signal_changed_reads(self) -> None:
+        """Touch :attr:`reads_signal` (after a commit that stored or changed reads); a
+        failure is only logged."""
+        try:
+            self.reads_signal.touch()  # sets the modification time to now
+        except OSError as exc:
+            logger.warning("store: cannot touch %s: %s", self.reads_signal, exc)
 
     def load_spool(self, spool: spool_mod.Spool, *,
                    max_rows: int = settings.INGEST_MAX_SPOOL_ROWS) -> IngestReport:
@@ -246,6 +258,14 @@ class Store:
         with self.reader() as con:
             row = con.execute("SELECT count(*) FROM reads").fetchone()
         return int(row[0]) if row else 0
+
+    def reads_version(self) -> tuple[int, int]:
+        """Number of stored reads and the revision of their contents (:func:`touch_reads`):
+        one of them changes whenever the stored reads change."""
+        with self.reader() as con:
+            row = con.execute("SELECT (SELECT count(*) FROM reads), (SELECT value::BIGINT "
+                              "FROM store_meta WHERE key = 'reads_revision')").fetchone()
+        return (int(row[0]), int(row[1] or 0)) if row else (0, 0)
 
     def reads_of_plate(self, plate: str, *, start: datetime | None = None,
                        end: datetime | None = None) -> pa.Table:
