@@ -30,6 +30,7 @@ PAGES = (
     PageEntry("Investigate", "app_pages/trace.py", "Trace a vehicle", "trace"),
     PageEntry("Investigate", "app_pages/search.py", "Find a vehicle", "search"),
     PageEntry("Investigate", "app_pages/recognise.py", "Recognise plates", "recognise"),
+    PageEntry("Investigate", "app_pages/review.py", "Review reads", "review"),
     PageEntry("Alerts", "app_pages/alerts.py", "Alerts", "alerts_view"),
     PageEntry("Alerts", "app_pages/geofences.py", "Geofences & watchlists", "geofences"),
     PageEntry("Supervise", "app_pages/coverage.py", "Coverage & health", "coverage"),

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages import _alert_evidence, auth, resources
+from app_pages import _alert_evidence, _review, auth, resources
 from tracing import settings
 from tracing.alerts import ALERT_KINDS, STATUSES, list_alerts, set_alert_status
 from tracing.cameras import load_registry
@@ -128,6 +128,10 @@ def detail(alert_id: int, who: str | None) -> None:
     st.subheader(f"#{alert['id']} · {alert['plate']} · {kind} · priority "
                  f"{priority_text(alert['priority']) or 'none'}")
     _alert_evidence.evidence(alert)
+    if pd.notna(alert["read_id"]) and auth.may("review"):
+        with st.expander("Is the plate right? Confirm or correct the read"):
+            _review.review_controls(alert, reason=f"alert #{alert['id']} evidence",
+                                    key=f"alert_review_{alert['id']}")
     decision(alert, who)
     _alert_evidence.show_where(alert, load_registry(resources.store()))
 
@@ -135,6 +139,7 @@ def detail(alert_id: int, who: str | None) -> None:
 st.title("Alerts")
 user = auth.require("alerts_view")
 deciding = user.name if auth.may("alerts") else None
+_review.show_done()
 done = st.session_state.pop("alert_done", None)
 if done:
     st.success(done)

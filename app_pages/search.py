@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages import auth, resources
+from app_pages import _review, auth, resources
 from tracing import cameras as registry
 from tracing import maps, settings
 from tracing.access.actor import Actor
@@ -214,8 +214,26 @@ def vehicle(plate: str, cameras: gpd.GeoDataFrame, filters: SearchFilters,
     everything = pd.concat([reads, linked]) if not linked.empty else reads
     reads_map(reads, cameras, linked if not linked.empty else reads.iloc[0:0])
     st.dataframe(shown_reads(everything.sort_values("ts")), hide_index=True)
+    check_read(everything, codes, who.reason)
     if auth.may("export"):
         exports(plate, everything, who)
+
+
+def check_read(reads: pd.DataFrame, codes: dict[str, str], reason: str) -> None:
+    """One read's crop, with its plate confirmed or corrected (``review`` permission)."""
+    if reads.empty:
+        return
+    ordered = reads.sort_values("ts", ascending=False)
+    times = local_times(ordered["ts"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+    labels = {str(rid): f"{when} · {plate} · {codes.get(str(cam), cam)}" for rid, when, plate, cam
+              in zip(ordered["read_id"], times, ordered["plate"], ordered["camera_id"],
+                     strict=True)}
+    with st.expander("Check a read: its crop; confirm or correct the plate"):
+        chosen = st.selectbox("Read", list(labels), format_func=lambda r: labels[r],
+                              key="check_read")
+        if chosen is not None:
+            row = ordered[ordered["read_id"] == chosen].iloc[0]
+            _review.read_card(row, reason=reason, key=f"search_review_{chosen}")
 
 
 def exports(plate: str, reads: pd.DataFrame, who: Actor) -> None:
@@ -267,6 +285,7 @@ def search_section(cameras: gpd.GeoDataFrame, reason: str | None) -> None:
 
 auth.require("search")
 st.title("Find a vehicle")
+_review.show_done()
 why = auth.reason_input("Reason or case number (required)", key="search_reason")
 try:
     registry_frame = registry.load_registry(resources.store())

@@ -170,6 +170,8 @@ def _with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _as_bool(value: Any) -> bool | None:
+    if value is None or value is pd.NA:
+        return False  # missing, e.g. a store column written without it
     text = str(value).strip().lower()
     if text in {"true", "1", "yes", "y"}:
         return True
