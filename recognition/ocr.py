@@ -32,8 +32,8 @@ from tracing import settings
 if TYPE_CHECKING:
     from recognition.network import LineNetwork
 
-__all__ = ["HEAD_PATH", "LineProbs", "OcrEngine", "install_head", "line_batch", "load_reader",
-           "new_reader", "own_frames", "resize_line"]
+__all__ = ["HEAD_PATH", "LineProbs", "OcrEngine", "check_head", "install_head", "line_batch",
+           "load_reader", "new_reader", "own_frames", "resize_line"]
 
 log = logging.getLogger(__name__)
 
@@ -100,18 +100,28 @@ def new_reader(*, gpu: bool = False, head: Path | None = HEAD_PATH,
     return reader
 
 
-def install_head(model: Any, path: Path) -> None:
-    """Load sequence-head weights (saved by ``python -m recognition train``) into a float
-    EasyOCR recognition model."""
+def check_head(path: Path) -> dict[str, Any]:
+    """The sequence-head weights in ``path`` (saved by ``python -m recognition train`` or
+    ``finetune``); RecognitionError when the file is unreadable or holds none."""
     import torch
 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, EOFError, RuntimeError, OSError) as exc:
+    except (pickle.UnpicklingError, EOFError, RuntimeError, OSError, ValueError) as exc:
         raise RecognitionError(f"{path} is not a readable weights file: {exc}") from exc
     if not isinstance(state, dict) or not any(k.startswith("SequenceModeling") for k in state):
         raise RecognitionError(f"{path} holds no recogniser head weights")
-    model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+    return state
+
+
+def install_head(model: Any, path: Path) -> None:
+    """Load sequence-head weights (:func:`check_head`) into a float EasyOCR recognition
+    model."""
+    state = check_head(path)
+    try:
+        model.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+    except (RuntimeError, AttributeError) as exc:
+        raise RecognitionError(f"{path} does not fit the recogniser: {exc}") from exc
 
 
 def resize_line(gray: Gray) -> Gray:
