@@ -19,6 +19,7 @@ over the packaged ones.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import time
@@ -37,8 +38,8 @@ from recognition.prepare import prepare_crop
 from recognition.synth import FONTS_DIR, PlateStyle, degrade, plate_rows, random_plate, render_plate
 from tracing import settings
 
-__all__ = ["TrainingLine", "fonts", "save_head", "synthetic_lines", "train_from_scratch",
-           "train_head"]
+__all__ = ["TrainingLine", "draw_lines", "fonts", "head_weights", "save_head",
+           "synthetic_lines", "train_from_scratch", "train_head"]
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,15 @@ def _lines_part(args: tuple[int, int]) -> list[TrainingLine]:
     return synthetic_lines(count, seed=seed)
 
 
+def draw_lines(count: int, *, seed: int = 0) -> list[TrainingLine]:
+    """:func:`synthetic_lines` drawn on every CPU (the lines depend on the CPU count)."""
+    workers = max(1, os.cpu_count() or 1)
+    parts = [(count // workers + (k < count % workers), seed * 1000 + k)
+             for k in range(workers)]
+    with ProcessPoolExecutor(workers) as pool:
+        return [line for part in pool.map(_lines_part, parts) for line in part]
+
+
 def train_from_scratch(lines: int, *, epochs: int, seed: int = 0,
                        progress: Callable[[str], None] = log.info) -> Any:
     """Draw ``lines`` synthetic lines (on every CPU: the drawing depends on the CPU count,
@@ -196,10 +206,7 @@ def train_from_scratch(lines: int, *, epochs: int, seed: int = 0,
     import torch
 
     started = time.perf_counter()
-    workers = max(1, os.cpu_count() or 1)
-    parts = [(lines // workers + (k < lines % workers), seed * 1000 + k) for k in range(workers)]
-    with ProcessPoolExecutor(workers) as pool:
-        drawn = [line for part in pool.map(_lines_part, parts) for line in part]
+    drawn = draw_lines(lines, seed=seed)
     progress(f"{len(drawn):,} synthetic lines drawn in {time.perf_counter() - started:.0f} s")
     torch.manual_seed(seed)
     reader = new_reader(head=None, quantise=False, detector=False)
@@ -210,11 +217,18 @@ def train_from_scratch(lines: int, *, epochs: int, seed: int = 0,
 
 def save_head(model: Any, path: Path | None = None) -> Path:
     """Write the sequence head of a trained model (half precision); return the path."""
-    import torch
-
     path = path or HEAD_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(head_weights(model))
+    return path
+
+
+def head_weights(model: Any) -> bytes:
+    """The sequence head of a trained model as a weights file's bytes (half precision)."""
+    import torch
+
     state = {k: v.half() for k, v in model.state_dict().items()
              if k.startswith(("SequenceModeling", "Prediction"))}
-    torch.save(state, path)
-    return path
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()

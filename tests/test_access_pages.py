@@ -26,7 +26,7 @@ PAGES = {"app_pages/city_map.py": "map", "app_pages/trace.py": "trace",
          "app_pages/search.py": "search", "app_pages/coverage.py": "coverage",
          "app_pages/audit.py": "audit", "app_pages/admin.py": "users",
          "app_pages/alerts.py": "alerts_view", "app_pages/geofences.py": "geofences",
-         "app_pages/recognise.py": "recognise"}
+         "app_pages/recognise.py": "recognise", "app_pages/review.py": "review"}
 """Every page of the navigation and the permission it needs."""
 
 
