@@ -1,4 +1,5 @@
-"""Benchmark of plate recognition (OpenCV localisation + EasyOCR + grammar + consensus).
+"""Benchmark of plate recognition (OpenCV localisation + two line recognisers fused +
+grammar + consensus).
 
 Run from the repository root: ``python bench/recognition.py [--limit N] [--frames N]``.
 Torch, ONNX Runtime and OpenCV use 2 threads (the target machine has 2 CPU cores).
@@ -6,8 +7,13 @@ Torch, ONNX Runtime and OpenCV use 2 threads (the target machine has 2 CPU cores
 Real plates (``../shared/data/plates-dev``, skipped with a message when absent): every
 image goes through the pipeline as a still (localise, or take the photo whole when it is
 a plate crop); the most confident plate is compared with the label's compact form.
-``exact_acc`` whole plate right, ``char_acc`` 1 − edit distance / length (0 when nothing
-is read), ``one_line_acc`` / ``two_line_acc`` by the label's layout. ``baseline_exact_acc``:
+``exact_acc`` whole plate right with the default recognisers (``recognition.fusion``
+``DEFAULT_MODE``), ``char_acc`` 1 − edit distance / length (0 when nothing is read),
+``one_line_acc`` / ``two_line_acc`` by the label's layout. The same for each recogniser
+mode, prefixed ``first_`` (EasyOCR with the plate head), ``second_`` (PP-OCRv6) and
+``fused_``: ``…_exact_acc``, ``…_one_line_acc``, ``…_two_line_acc`` and
+``…_heldout_exact_acc`` on the odd half of the file names sorted (the fusion weight was
+chosen on the even half). ``baseline_exact_acc``:
 plain EasyOCR ``readtext`` on the same images, texts joined top to bottom, upper-cased and
 stripped to A–Z0–9, nothing else. ``stock_head_exact_acc``: the same pipeline with
 EasyOCR's own recogniser weights instead of the plate-trained head (what training adds).
@@ -43,6 +49,7 @@ import cv2
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
+from recognition.fusion import Mode
 from recognition.ingest import plates_of_tracks
 from recognition.network import load_network
 from recognition.ocr import HEAD_PATH, load_reader
@@ -81,6 +88,13 @@ def _rows(limit: int | None) -> list[dict[str, str]]:
     return rows[:: max(1, len(rows) // limit)][:limit] if limit else rows
 
 
+def _image(file: str) -> np.ndarray:
+    image = cv2.imread(str(PLATES_DEV / file))
+    if image is None:
+        raise SystemExit(f"cannot read {PLATES_DEV / file}")
+    return image
+
+
 def _most_confident(recogniser: Recogniser, image: np.ndarray) -> str:
     found = recogniser.detect(image, still=True)
     return max(found, key=lambda d: d.reading.confidence).reading.compact if found else ""
@@ -91,9 +105,29 @@ def stock_head(limit: int | None) -> dict[str, float]:
     plate-trained one): what the training adds."""
     recogniser = Recogniser(load_network(head=None))
     rows = _rows(limit)
-    hits = [_most_confident(recogniser, cv2.imread(str(PLATES_DEV / row["file"])))
+    hits = [_most_confident(recogniser, _image(row["file"]))
             == row["plate_compact"] for row in rows]
     return {"stock_head_exact_acc": float(np.mean(hits))}
+
+
+def _mean(hits: list[bool]) -> float:
+    return float(np.mean(hits)) if hits else float("nan")
+
+
+def mode_accuracy(mode: Mode, limit: int | None) -> dict[str, float]:
+    """Exact accuracy of one recogniser mode: all, by layout, and on the held-out half
+    (odd positions of the file names sorted)."""
+    recogniser = Recogniser(mode=mode)
+    rows = _rows(limit)
+    heldout = {r["file"] for r in sorted(rows, key=lambda r: r["file"])[1::2]}
+    hits = {r["file"]: _most_confident(recogniser, _image(r["file"]))
+            == r["plate_compact"] for r in rows}
+    layouts = {name: [hits[r["file"]] for r in rows if (r["lines"] == "1") == (name == "one")]
+               for name in ("one", "two")}
+    return {f"{mode}_exact_acc": _mean(list(hits.values())),
+            f"{mode}_one_line_acc": _mean(layouts["one"]),
+            f"{mode}_two_line_acc": _mean(layouts["two"]),
+            f"{mode}_heldout_exact_acc": _mean([hits[f] for f in sorted(heldout)])}
 
 
 def real_plates(recogniser: Recogniser, limit: int | None, baseline: bool) -> dict[str, float]:
@@ -107,7 +141,7 @@ def real_plates(recogniser: Recogniser, limit: int | None, baseline: bool) -> di
     by_layout: dict[str, list[bool]] = {"one_line": [], "two_line": []}
     started = time.perf_counter()
     for row in rows:
-        image = cv2.imread(str(PLATES_DEV / row["file"]))
+        image = _image(row["file"])
         truth = row["plate_compact"]
         got = _most_confident(recogniser, image)
         exact.append(got == truth)
@@ -120,12 +154,12 @@ def real_plates(recogniser: Recogniser, limit: int | None, baseline: bool) -> di
     if baseline:
         reader = load_reader(head=None)
         for row in rows:
-            image = cv2.imread(str(PLATES_DEV / row["file"]))
+            image = _image(row["file"])
             base.append(_baseline(reader, image) == row["plate_compact"])
     logger.info("plates-dev: %d images in %.1f s through the pipeline", len(rows), pipeline_s)
     return {"exact_acc": float(np.mean(exact)), "char_acc": float(np.mean(chars)),
-            "one_line_acc": float(np.mean(by_layout["one_line"] or [np.nan])),
-            "two_line_acc": float(np.mean(by_layout["two_line"] or [np.nan])),
+            "one_line_acc": _mean(by_layout["one_line"]),
+            "two_line_acc": _mean(by_layout["two_line"]),
             "baseline_exact_acc": float(np.mean(base)) if base else float("nan"),
             "audited_exact_acc": float(np.mean(audited)), "images": len(rows)}
 
@@ -179,6 +213,8 @@ def main() -> int:
         result |= real_plates(recogniser, args.limit, not args.no_baseline)
         if HEAD_PATH.exists() and not args.no_baseline:
             result |= stock_head(args.limit)
+        for mode in ("first", "second", "fused"):
+            result |= mode_accuracy(mode, args.limit)
     else:
         logger.info("plates-dev absent (%s): real-plate accuracy skipped", PLATES_DEV)
     result |= synthetic_video(recogniser, args.frames)

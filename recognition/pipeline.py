@@ -20,7 +20,8 @@ import numpy.typing as npt
 
 from recognition.colour import classify_colour
 from recognition.consensus import Observation, Track, Tracker
-from recognition.decode import ALLOWLIST, Reading, decode_plate, greedy_text
+from recognition.decode import Reading, decode_plate, greedy_text
+from recognition.fusion import DEFAULT_MODE, LineEngine, Mode, build_engine
 from recognition.localise import (
     MAX_PLATE_SHARE,
     Box,
@@ -28,8 +29,7 @@ from recognition.localise import (
     find_plates,
     whole_image_candidate,
 )
-from recognition.network import LineNetwork, load_network
-from recognition.ocr import OcrEngine
+from recognition.network import LineNetwork
 from recognition.prepare import PreparedPlate, prepare_crop
 
 __all__ = ["Detection", "Frame", "Recogniser"]
@@ -75,20 +75,21 @@ class Detection:
 
 
 class Recogniser:
-    """Plate recognition on frames. ``network`` is the line-recognition network (default:
-    EasyOCR's English model with the plate-trained head, loaded on first use and shared by
-    the process)."""
+    """Plate recognition on frames. ``mode``: which line recognisers read
+    (:mod:`recognition.fusion`: ``first`` EasyOCR with the plate-trained head, ``second``
+    PP-OCRv6, ``fused`` both); ``network``: the first's network (default: loaded on
+    first use and shared by the process)."""
 
-    def __init__(self, network: LineNetwork | None = None) -> None:
+    def __init__(self, network: LineNetwork | None = None, *, mode: Mode = DEFAULT_MODE) -> None:
         self._network = network
-        self._engine: OcrEngine | None = None
+        self.mode = mode
+        self._engine: LineEngine | None = None
         self.crops_read = 0
 
     @property
-    def engine(self) -> OcrEngine:
+    def engine(self) -> LineEngine:
         if self._engine is None:
-            network = self._network if self._network is not None else load_network()
-            self._engine = OcrEngine(network, allowlist=ALLOWLIST)
+            self._engine = build_engine(self.mode, self._network)
         return self._engine
 
     def read_crops(self, crops: list[Image]) -> list[Detection | None]:
@@ -129,7 +130,7 @@ class Recogniser:
     def detect(self, image: Image, *, still: bool = False) -> list[Detection]:
         """Plates in one BGR image. ``still``: a photo that may itself be a plate crop
         (taken whole when no plate is found inside it)."""
-        cands = find_plates(image, max_share=1.0 if still else MAX_PLATE_SHARE)
+        cands = find_plates(image, max_share=1.0 if still else MAX_PLATE_SHARE, cut_off=still)
         if still and not cands:
             whole = whole_image_candidate(image)
             cands = [whole] if whole is not None else []
