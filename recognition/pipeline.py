@@ -130,7 +130,7 @@ class Recogniser:
     def detect(self, image: Image, *, still: bool = False) -> list[Detection]:
         """Plates in one BGR image. ``still``: a photo that may itself be a plate crop
         (taken whole when no plate is found inside it)."""
-        cands = find_plates(image, max_share=1.0 if still else MAX_PLATE_SHARE, cut_off=still)
+        cands = find_plates(image, max_share=1.0 if still else MAX_PLATE_SHARE)
         if still and not cands:
             whole = whole_image_candidate(image)
             cands = [whole] if whole is not None else []
