@@ -1,6 +1,8 @@
 """Command line: ``python -m recognition ingest --camera CAMERA_ID SOURCE``,
-``python -m recognition workers`` (see :mod:`recognition.workers`) and
-``python -m recognition train`` (see :mod:`recognition.training`).
+``python -m recognition workers`` (see :mod:`recognition.workers`),
+``python -m recognition train`` (see :mod:`recognition.training`), ``python -m recognition
+finetune`` (see :mod:`recognition.finetune`) and ``python -m recognition models list |
+activate VERSION | rollback`` (see :mod:`recognition.models`).
 
 SOURCE is a video file, a folder of images, one image, or a stream URL (rtsp://, http://).
 Reads go to the spool (``--spool``) and are loaded into the store (``--db``) at the end;
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from recognition.errors import SourceError
+from recognition.models import MODELS_DIR
 from tracing import settings
 from tracing.errors import TracingError
 
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 log = logging.getLogger("recognition")
+CLI = "system:cli"
+"""Who the operator at the server console acts as (the admin role, audited)."""
 
 
 def _start(text: str) -> datetime:
@@ -61,7 +66,27 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, default=None, help="weights file (default: the "
                        "one the recogniser loads, data/models/plate_head.pt)")
+    _learning_parsers(sub)
     return parser
+
+
+def _learning_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    tune = sub.add_parser("finetune", help="train the active head further on the reviewed "
+                                           "(confirmed and corrected) crops of a store")
+    tune.add_argument("--db", type=Path, default=settings.DEMO_DB, help="store file")
+    tune.add_argument("--crops", type=Path, default=settings.CROPS_DIR,
+                      help="folder of crop images")
+    tune.add_argument("--models", type=Path, default=MODELS_DIR, help="model versions folder")
+    tune.add_argument("--hold-out", type=float, default=0.2,
+                      help="share of the reviewed crops (whole plates) held out to compare")
+    tune.add_argument("--synthetic", type=int, default=4000, help="synthetic lines mixed in")
+    tune.add_argument("--epochs", type=int, default=4)
+    tune.add_argument("--seed", type=int, default=0)
+    versions = sub.add_parser("models", help="list, activate or roll back model versions")
+    versions.add_argument("action", choices=["list", "activate", "rollback"])
+    versions.add_argument("version", nargs="?", help="the version to activate")
+    versions.add_argument("--models", type=Path, default=MODELS_DIR,
+                          help="model versions folder")
 
 
 def _workers_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -152,6 +177,42 @@ def train(args: argparse.Namespace) -> str:
     return f"head weights written to {out}"
 
 
+def finetune(args: argparse.Namespace) -> str:
+    """Run ``finetune``; return the report line."""
+    from recognition.finetune import finetune as run
+    from tracing.access.actor import Actor
+    from tracing.store import Store
+
+    if not args.db.exists():
+        raise SourceError(f"store {args.db} does not exist")
+    if args.synthetic < 0 or args.epochs < 1:
+        raise SourceError("--synthetic must be ≥ 0 and --epochs ≥ 1")
+    who = Actor(CLI, "admin", "recogniser fine-tuning on reviewed crops")
+    with Store(args.db) as store:
+        report = run(store, who=who, crops_dir=args.crops, root=args.models,
+                     hold_out=args.hold_out, synthetic=args.synthetic, epochs=args.epochs,
+                     seed=args.seed, progress=lambda line: print(line, file=sys.stderr,
+                                                                 flush=True))
+    for problem in report.skipped:
+        print(f"warning: {problem}", file=sys.stderr)
+    return str(report)
+
+
+def versions(args: argparse.Namespace) -> str:
+    """Run ``models list | activate VERSION | rollback``; return what it prints."""
+    from recognition import models
+
+    if args.action == "list":
+        active = models.active_model(args.models).name
+        return "\n".join(("* " if m.name == active else "  ") + m.describe()
+                         for m in models.list_models(args.models))
+    if args.action == "activate":
+        if not args.version:
+            raise SourceError("models activate needs a VERSION (see 'models list')")
+        return f"active: {models.activate(args.version, args.models).describe()}"
+    return f"rolled back; active: {models.rollback(args.models).describe()}"
+
+
 def ingest(args: argparse.Namespace) -> str:
     """Run ``ingest``; return the summary line."""
     from tqdm import tqdm
@@ -190,7 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        commands = {"ingest": ingest, "workers": workers, "train": train}
+        commands = {"ingest": ingest, "workers": workers, "train": train, "finetune": finetune,
+                    "models": versions}
         print(commands[args.command](args))
     except TracingError as exc:
         print(f"error: {exc}", file=sys.stderr)
