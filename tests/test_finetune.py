@@ -128,14 +128,14 @@ def test_a_corrupt_model_file_is_a_clear_error(tmp_path: Path) -> None:
                             parent_exact_acc=0.8, held_out=10, trained_on={}, root=tmp_path)
     models.activate(good.name, tmp_path)
     good.path.write_bytes(b"\x00 not the weights that were trained")
-    with pytest.raises(RecognitionError, match="v0001.*corrupt"):
+    with pytest.raises(RecognitionError, match=r"v0001.*corrupt"):
         models.active_head(tmp_path)
     garbage = models.add_model(b"no weights at all", parent="v0001", exact_acc=None,
                                parent_exact_acc=None, held_out=0, trained_on={}, root=tmp_path)
     with pytest.raises(RecognitionError, match="not a readable weights file"):
         models.activate(garbage.name, tmp_path)
     (tmp_path / "active.json").write_text("{broken", encoding="utf-8")
-    with pytest.raises(RecognitionError, match="active.json is unreadable or corrupt"):
+    with pytest.raises(RecognitionError, match=r"active\.json is unreadable or corrupt"):
         models.active_model(tmp_path)
 
 
