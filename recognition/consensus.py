@@ -6,7 +6,9 @@ the motion) and whose text does not contradict it; a track ends after
 character by character, each frame's character weighted by its confidence, among the
 readings of the most common plate pattern. The vote is usually right where single frames
 disagree; its confidence is the mean over positions of the winning character's share of
-the weight. The best crop (highest single-frame confidence) is kept.
+the weight. The best crop (highest single-frame confidence) is kept. A settled track
+(agreeing confident reads) is followed without OCR, each frame by the one box that
+overlaps where its motion puts it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +29,10 @@ from tracing import settings
 from tracing.errors import PlateError
 from tracing.plates import Plate, parse_plate
 
-__all__ = ["Observation", "Track", "Tracker", "vote"]
+__all__ = ["FOLLOW_IOU", "Observation", "Track", "Tracker", "vote"]
+
+FOLLOW_IOU: Final = 0.3
+"""A settled track is followed by the box that overlaps its expected box at least this much."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +56,22 @@ class Track:
     last_frame: int
     followed: int = 0
     """Frames in which the box was followed without OCR (the track was settled)."""
+    velocity: tuple[float, float] = (0.0, 0.0)
+    """Motion of the box centre in pixels per frame, from its last two positions."""
+
+    def move(self, box: Box, frame: int) -> None:
+        """Put the track at ``box`` in ``frame`` (a later frame), updating its motion."""
+        (ax, ay), (bx, by) = _centre(self.last_box), _centre(box)
+        gap = max(1, frame - self.last_frame)
+        self.velocity = ((bx - ax) / gap, (by - ay) / gap)
+        self.last_box, self.last_frame = box, frame
+
+    def expected_box(self, frame: int) -> Box:
+        """Where the box should be in ``frame`` if it keeps moving as it did."""
+        gap = frame - self.last_frame
+        dx, dy = round(self.velocity[0] * gap), round(self.velocity[1] * gap)
+        x0, y0, x1, y1 = self.last_box
+        return x0 + dx, y0 + dy, x1 + dx, y1 + dy
 
     def settled(self) -> bool:
         """Enough agreeing confident reads: later frames need no OCR."""
@@ -110,12 +132,15 @@ def _similar(a: str, b: str) -> bool:
     return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) <= 3
 
 
+def _centre(box: Box) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
 def _near(a: Box, b: Box) -> bool:
     """Boxes overlap, or one moved less than its width from the other."""
     if iou(a, b) > 0.1:
         return True
-    ca = ((a[0] + a[2]) / 2, (a[1] + a[3]) / 2)
-    cb = ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
+    ca, cb = _centre(a), _centre(b)
     reach = max(a[2] - a[0], b[2] - b[0], a[3] - a[1], b[3] - b[1])
     return abs(ca[0] - cb[0]) + abs(ca[1] - cb[1]) < 1.5 * reach
 
@@ -127,17 +152,24 @@ class Tracker:
         self.max_gap = max_gap
         self.active: list[Track] = []
         self.finished: list[Track] = []
+        self.frame = -1
+        """The frame being recognised (set by :meth:`advance`)."""
 
     def settled_track(self, box: Box) -> Track | None:
-        """An active settled track this box continues (its OCR can be skipped)."""
+        """The active settled track, not yet followed in this frame, whose expected box
+        this box overlaps most (at least :data:`FOLLOW_IOU`): its OCR can be skipped. A box
+        merely near a settled track may be another plate, which then would never be read."""
+        best, best_iou = None, FOLLOW_IOU
         for track in self.active:
-            if track.settled() and _near(track.last_box, box):
-                return track
-        return None
+            if track.last_frame < self.frame and track.settled():
+                overlap = iou(track.expected_box(self.frame), box)
+                if overlap >= best_iou:
+                    best, best_iou = track, overlap
+        return best
 
     def follow(self, track: Track, box: Box, frame: int) -> None:
         """Move a settled track to a box seen in this frame (no new reading)."""
-        track.last_box, track.last_frame = box, frame
+        track.move(box, frame)
         track.followed += 1
 
     def add(self, obs: Observation) -> None:
@@ -147,12 +179,14 @@ class Tracker:
             if (track.last_frame < obs.frame and _near(track.last_box, obs.box)
                     and _similar(last, obs.reading.compact)):
                 track.observations.append(obs)
-                track.last_box, track.last_frame = obs.box, obs.frame
+                track.move(obs.box, obs.frame)
                 return
         self.active.append(Track([obs], obs.box, obs.frame))
 
     def advance(self, frame: int) -> None:
-        """Close the tracks not seen for more than ``max_gap`` frames before ``frame``."""
+        """Start ``frame``: close the tracks not seen for more than ``max_gap`` frames
+        before it."""
+        self.frame = frame
         still: list[Track] = []
         for track in self.active:
             (still if frame - track.last_frame <= self.max_gap else self.finished).append(track)

@@ -10,6 +10,7 @@ the ground truth.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -23,8 +24,8 @@ from PIL import ImageDraw, ImageFont
 from tracing import settings
 from tracing.plates import PROVINCE_CODES, Plate, parse_plate
 
-__all__ = ["FONTS_DIR", "PlateSpec", "PlateStyle", "SyntheticVehicle", "degrade", "plate_rows",
-           "random_plate", "render_plate", "scene_frames", "write_video"]
+__all__ = ["FONTS_DIR", "PlateSpec", "PlateStyle", "SyntheticVehicle", "context_photo", "degrade",
+           "plate_rows", "random_plate", "render_plate", "scene_frames", "write_video"]
 
 Image = npt.NDArray[np.uint8]
 Colour = Literal["white", "yellow", "blue", "red"]
@@ -193,6 +194,42 @@ class SyntheticVehicle:
     last_frame: int
 
 
+def _scene_plate(spec: PlateSpec) -> Image:
+    """The plate as it appears in the scene (one-line plates ~390 px, two-line ~210 px)."""
+    return render_plate(spec, px_per_mm=0.75 if spec.layout == "one_line" else 1.1)
+
+
+def _speed(frames: int, height: int) -> float:
+    """Pixels per frame: a vehicle crosses the frame height in half the video."""
+    return height / max(frames * 0.5, 1)
+
+
+LANES: Final = 3
+_GAP_PX: Final = 40
+"""Road between one vehicle's body and the next in its lane."""
+
+
+def _traffic(specs: list[PlateSpec], *, frames: int, size: tuple[int, int]
+             ) -> list[tuple[PlateSpec, int, int]]:
+    """Plan (plate, entry frame, plate x) for vehicles entering in turn: each takes the
+    lane that is clear first, centred in it (inside the frame where the lane is narrower
+    than the plate), and enters once the vehicle ahead in that lane has moved on (bodies,
+    4 plate heights tall, never overlap)."""
+    width, height = size
+    speed = _speed(frames, height)
+    clear = [0] * LANES
+    plan = []
+    for i, spec in enumerate(specs):
+        ph, pw = _scene_plate(spec).shape[:2]
+        wanted = round(i * frames / (len(specs) + 1) * 0.8)
+        lane = min(range(LANES), key=lambda k: (max(wanted, clear[k]), k))
+        start = max(wanted, clear[lane])
+        clear[lane] = start + math.ceil((4 * ph + _GAP_PX) / speed)
+        centre = width * (2 * lane + 1) / (2 * LANES)
+        plan.append((spec, start, max(0, min(round(centre - pw / 2), width - pw))))
+    return plan
+
+
 def _background(width: int, height: int, rng: np.random.Generator) -> Image:
     road = np.full((height, width, 3), 95, np.float32)
     road += np.linspace(-25, 25, height, dtype=np.float32)[:, None, None]
@@ -212,15 +249,14 @@ def scene_frames(vehicles: list[tuple[PlateSpec, int, int]], *, frames: int,
     base = _background(width, height, rng)
     out = []
     visible: list[list[int]] = [[] for _ in vehicles]
-    plates = [render_plate(spec, px_per_mm=0.75 if spec.layout == "one_line" else 1.1)
-              for spec, _, _ in vehicles]
-    speed = height / max(frames * 0.5, 1)
+    plates = [_scene_plate(spec) for spec, _, _ in vehicles]
+    speed = _speed(frames, height)
     for f in range(frames):
         frame = base.copy()
         for v, ((_, start, lane_x), plate) in enumerate(zip(vehicles, plates, strict=True)):
             y = round((f - start) * speed) - plate.shape[0] * 2
             ph, pw = plate.shape[:2]
-            if y >= 0 and y + ph <= height and lane_x + pw <= width:
+            if y >= 0 and y + ph <= height and 0 <= lane_x <= width - pw:
                 visible[v].append(f)
             body = (max(0, lane_x - pw // 3), max(0, y - 2 * ph),
                     min(width, lane_x + pw + pw // 3), min(height, y + 2 * ph))
@@ -241,12 +277,9 @@ def write_video(path: Path, *, vehicles: int = 3, frames: int = 48, fps: float =
                 size: tuple[int, int] = (1280, 720), seed: int = 0) -> list[SyntheticVehicle]:
     """Write an mp4 (``mp4v``) of plates crossing a road; return the ground truth."""
     rng = np.random.default_rng(seed)
-    width = size[0]
-    plan = []
-    for i in range(vehicles):
-        spec = random_plate(rng, colour="yellow" if rng.random() < 0.3 else "white")
-        lane_x = round(width * (0.12 + 0.3 * (i % 3)))
-        plan.append((spec, round(i * frames / (vehicles + 1) * 0.8), lane_x))
+    specs = [random_plate(rng, colour="yellow" if rng.random() < 0.3 else "white")
+             for _ in range(vehicles)]
+    plan = _traffic(specs, frames=frames, size=size)
     images, visible = scene_frames(plan, frames=frames, size=size, seed=seed)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
     try:
@@ -256,3 +289,43 @@ def write_video(path: Path, *, vehicles: int = 3, frames: int = 48, fps: float =
         writer.release()
     return [SyntheticVehicle(spec, seen[0], seen[-1])
             for (spec, _, _), seen in zip(plan, visible, strict=True) if seen]
+
+
+def _clutter(width: int, height: int, rng: np.random.Generator) -> Image:
+    """A busy background: lit gradient, noise, and many filled and outlined rectangles
+    (bodies, lights, windows, signs) with sharp edges, some plate-sized."""
+    scene = np.full((height, width, 3), rng.integers(40, 160, 3), np.float32)
+    scene *= np.linspace(0.7, 1.2, height, dtype=np.float32)[:, None, None]
+    scene += rng.normal(0, 5, (height, width, 1))
+    image = np.asarray(np.clip(scene, 0, 255), np.uint8)
+    for _ in range(40):
+        w, h = (int(v) for v in rng.integers(20, max(21, width // 3), 2))
+        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        cv2.rectangle(image, (x, y), (x + w, y + h // 2), colour,
+                      -1 if rng.random() < 0.7 else int(rng.integers(2, 6)))
+    return image
+
+
+def context_photo(spec: PlateSpec, rng: np.random.Generator, *,
+                  size: tuple[int, int] = (1600, 1200), plate_width: int = 300
+                  ) -> tuple[Image, tuple[int, int, int, int]]:
+    """A photo of a whole vehicle or street scene (``size``) holding the plate
+    ``plate_width`` pixels wide on a vehicle body, degraded (:func:`degrade`), at a
+    random place; the image and the plate's box ``(x0, y0, x1, y1)``."""
+    width, height = size
+    image = _clutter(width, height, rng)
+    flat = render_plate(spec, px_per_mm=plate_width / render_plate(spec).shape[1])
+    plate = degrade(flat, rng)
+    ph, pw = plate.shape[:2]
+    pad = (ph - flat.shape[0]) // 2
+    x = int(rng.integers(pw // 2, width - 3 * pw // 2))
+    y = int(rng.integers(ph, height - 2 * ph))
+    body = tuple(int(c) for c in rng.integers(20, 250, 3))  # light bodies merge with plates
+    cv2.rectangle(image, (x - pw // 2, y - ph), (x + 3 * pw // 2, y + 2 * ph), body, -1)
+    for _ in range(3):  # bumper, lights, mudguard: edges touching the plate
+        bx, by = x + int(rng.integers(-pw // 2, pw)), y + (ph if rng.random() < 0.5 else -ph // 3)
+        cv2.rectangle(image, (bx, by), (bx + int(rng.integers(pw // 4, pw)), by + ph // 3),
+                      tuple(int(c) for c in rng.integers(0, 256, 3)), -1)
+    image[y : y + ph, x : x + pw] = plate
+    return image, (x + pad, y + pad, x + pw - pad, y + ph - pad)
