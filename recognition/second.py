@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -134,11 +136,11 @@ class SecondEngine:
 
     def __init__(self, path: Path | None = None, *, threads: int | None = None,
                  batch_size: int = 32) -> None:
-        """``threads``: ONNX Runtime's threads (default: as many as torch uses)."""
+        """``threads``: ONNX Runtime's threads (default: as many as torch uses when it is
+        loaded, else one per core)."""
         if threads is None:
-            import torch
-
-            threads = torch.get_num_threads()
+            torch = sys.modules.get("torch")
+            threads = torch.get_num_threads() if torch else os.cpu_count() or 1
         self._session, chars = _session(path or model_path(), threads)
         self._map = charset_map(chars)
         self.charset = ALLOWLIST
