@@ -15,10 +15,10 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import auth, resources
+from recognition import models
 from recognition.draw import annotate
 from recognition.errors import SourceError
 from recognition.ingest import RecognisedPlate, plates_of_tracks, save_reads, to_reads
-from recognition.ocr import HEAD_PATH
 from recognition.pipeline import Detection, Frame, Recogniser
 from recognition.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES, open_source, read_image
 from tracing import settings
@@ -39,12 +39,17 @@ class Result:
     problems: list[str] = field(default_factory=list)
 
 
-@st.cache_resource(show_spinner="Loading the plate reader (EasyOCR, offline)…")
-def recogniser() -> Recogniser:
-    """One recogniser (and OCR model) per server process."""
+@st.cache_resource(show_spinner="Loading the plate reader (offline)…")
+def _recogniser(version: str) -> Recogniser:
+    """One recogniser (and OCR models) per server process and model version."""
     engine = Recogniser()
     _ = engine.engine  # load the model now, under the spinner (a bare expression is drawn)
     return engine
+
+
+def recogniser() -> Recogniser:
+    """The recogniser with the active model version (a new one after an activation)."""
+    return _recogniser(models.active_model().name)
 
 
 def camera_choice() -> str | None:
@@ -158,10 +163,10 @@ def show(result: Result, camera_id: str) -> None:
 
 auth.require("recognise")
 st.title("Recognise plates")
-st.caption("Plates are read on this machine (OpenCV + EasyOCR"
-           + (", recogniser trained on synthetic Vietnamese plates" if HEAD_PATH.exists()
-              else ", EasyOCR's own weights") + "); nothing is sent anywhere.")
 try:
+    st.caption("Plates are read on this machine, nothing is sent anywhere: OpenCV finds "
+               "them, EasyOCR (plate-trained head) and PP-OCRv6 read them. Active model "
+               f"version: {models.active_model().describe()}.")
     camera = camera_choice()
     kinds = sorted(s.lstrip(".") for s in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
     upload = st.file_uploader("Image or short video", type=kinds)

@@ -200,7 +200,7 @@ def train_on_examples(base: Path | None, train: Sequence[Example], *, synthetic:
 
 
 def finetune(store: Store, *, who: Who, crops_dir: Path = settings.CROPS_DIR,
-             root: Path = models.MODELS_DIR, hold_out: float = 0.2, synthetic: int = 4000,
+             root: Path | None = None, hold_out: float = 0.2, synthetic: int = 4000,
              epochs: int = 4, seed: int = 0,
              progress: Callable[[str], None] = log.info) -> FinetuneReport:
     """Train a new head on the store's reviewed crops; keep it as a version and activate it

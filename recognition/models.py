@@ -56,7 +56,9 @@ class ModelVersion:
     def describe(self) -> str:
         """One line: name, accuracy against its parent, what it was trained on."""
         if self.name == SHIPPED:
-            return f"{SHIPPED}: trained on synthetic plates only ({self.path})"
+            measured = (f"; exact {self.exact_acc:.3f} on {self.held_out} {self.note}"
+                        if self.exact_acc is not None else "")
+            return f"{SHIPPED}: trained on synthetic plates only{measured}"
         measured = (f"held-out exact {self.exact_acc:.3f} vs {self.parent_exact_acc:.3f} "
                     f"for {self.parent} on {self.held_out} crops"
                     if self.exact_acc is not None and self.parent_exact_acc is not None
@@ -66,7 +68,13 @@ class ModelVersion:
 
 
 def _shipped() -> ModelVersion:
-    return ModelVersion(SHIPPED, HEAD_PATH)
+    """The shipped head, with what ``data/models/plate_head.json`` says it measured."""
+    try:
+        measured = json.loads(HEAD_PATH.with_suffix(".json").read_text(encoding="utf-8"))
+        return ModelVersion(SHIPPED, HEAD_PATH, exact_acc=float(measured["exact_acc"]),
+                            held_out=int(measured["photos"]), note=str(measured["note"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return ModelVersion(SHIPPED, HEAD_PATH)
 
 
 def _meta_path(root: Path, name: str) -> Path:
@@ -83,8 +91,10 @@ def _load_meta(root: Path, name: str) -> ModelVersion:
         raise RecognitionError(f"model {name}: {path} is unreadable or corrupt: {exc}") from exc
 
 
-def list_models(root: Path = MODELS_DIR) -> list[ModelVersion]:
-    """Every version, ``shipped`` first, then the trained ones oldest first."""
+def list_models(root: Path | None = None) -> list[ModelVersion]:
+    """Every version, ``shipped`` first, then the trained ones oldest first (``root``:
+    the versions folder, default :data:`MODELS_DIR`)."""
+    root = root or MODELS_DIR
     names = sorted(p.name for p in root.glob("v*") if _NAME.fullmatch(p.name)) \
         if root.is_dir() else []
     return [_shipped(), *(_load_meta(root, n) for n in names)]
@@ -128,12 +138,13 @@ def _checked(model: ModelVersion) -> ModelVersion:
     return model
 
 
-def active_model(root: Path = MODELS_DIR) -> ModelVersion:
+def active_model(root: Path | None = None) -> ModelVersion:
     """The active version, checked (RecognitionError when its file is corrupt)."""
+    root = root or MODELS_DIR
     return _checked(_version(root, str(_state(root)["active"])))
 
 
-def active_head(root: Path = MODELS_DIR) -> Path | None:
+def active_head(root: Path | None = None) -> Path | None:
     """Weights file of the active head (None: no head file, EasyOCR's own weights)."""
     model = active_model(root)
     return model.path if model.path.exists() else None
@@ -144,9 +155,10 @@ def _write_state(root: Path, active: str, previous: list[str]) -> None:
     replace_file(root / _ACTIVE, text.encode("utf-8"), durable=True)
 
 
-def activate(name: str, root: Path = MODELS_DIR) -> ModelVersion:
+def activate(name: str, root: Path | None = None) -> ModelVersion:
     """Make ``name`` the active version (checked first); the current one can be rolled back
     to."""
+    root = root or MODELS_DIR
     model = _checked(_version(root, name))
     state = _state(root)
     if state["active"] != name:
@@ -154,8 +166,9 @@ def activate(name: str, root: Path = MODELS_DIR) -> ModelVersion:
     return model
 
 
-def rollback(root: Path = MODELS_DIR) -> ModelVersion:
+def rollback(root: Path | None = None) -> ModelVersion:
     """Reactivate the version that was active before the current one."""
+    root = root or MODELS_DIR
     state = _state(root)
     if not state["previous"]:
         raise RecognitionError(f"nothing to roll back to: {state['active']} is the first "
@@ -168,8 +181,9 @@ def rollback(root: Path = MODELS_DIR) -> ModelVersion:
 
 def add_model(weights: bytes, *, parent: str, exact_acc: float | None,
               parent_exact_acc: float | None, held_out: int, trained_on: dict[str, int],
-              note: str = "", root: Path = MODELS_DIR) -> ModelVersion:
+              note: str = "", root: Path | None = None) -> ModelVersion:
     """Keep new head weights as the next version (not activated)."""
+    root = root or MODELS_DIR
     taken = [int(m.name[1:]) for m in list_models(root) if m.name != SHIPPED]
     name = f"v{max(taken, default=0) + 1:04d}"
     folder = root / name

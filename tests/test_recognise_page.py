@@ -36,7 +36,7 @@ def photo(seed: int) -> tuple[str, bytes]:
 
 def test_upload_read_and_save(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_page(PAGE, db, monkeypatch)
-    assert "trained on synthetic Vietnamese plates" in at.caption[0].value  # shipped weights
+    assert "Active model version: shipped: trained on synthetic plates only" in at.caption[0].value
     text, data = photo(1)
     at.file_uploader[0].set_value(("plate.jpg", data, "image/jpeg"))
     at.run()
@@ -67,3 +67,18 @@ def test_bad_uploads_get_clear_errors(db: Path, monkeypatch: pytest.MonkeyPatch)
 def test_page_needs_the_recognise_permission(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_page(PAGE, db, monkeypatch, role=None)
     assert not at.file_uploader and at.warning
+
+
+def test_the_page_names_the_active_model_version(db: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from recognition import models
+    from recognition.ocr import HEAD_PATH
+
+    version = models.add_model(HEAD_PATH.read_bytes(), parent="shipped", exact_acc=0.912,
+                               parent_exact_acc=0.874, held_out=81, trained_on={},
+                               root=tmp_path / "models")
+    models.activate(version.name, tmp_path / "models")
+    monkeypatch.setattr(models, "MODELS_DIR", tmp_path / "models")
+    at = open_page("app_pages/recognise.py", db, monkeypatch, role="analyst")
+    assert "version: v0001" in at.caption[0].value
+    assert "held-out exact 0.912 vs 0.874 for shipped on 81 crops" in at.caption[0].value
