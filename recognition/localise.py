@@ -4,8 +4,11 @@ Edges (Canny) closed into regions give contours; the minimum-area rectangle of e
 have the size and the aspect ratio of a Vietnamese plate (one-line ~4.7:1, two-line
 motorbike ~1.4:1 and square car ~2:1), fill its rectangle, and hold at least
 :data:`prepare.MIN_CHARS` character-shaped components. Surviving rectangles are warped
-upright (perspective) and overlapping ones merged. A still image that is itself a plate
-crop (no plate found inside it, plate-shaped) is taken whole.
+upright (perspective) and overlapping ones merged, except that a region inside a
+candidate that fills its rectangle clearly better is the plate itself and replaces it (in
+photos of a whole vehicle the plate's edges often join those of a mudguard or a bag). A
+still image that is itself a plate crop (no plate found inside it, plate-shaped) is taken
+whole.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ MIN_FILL: Final = 0.6
 """Contour area / rectangle area: a plate is a filled rectangle."""
 MARGIN: Final = 0.06
 """The warped crop extends this share beyond the plate rectangle (border trimmed later)."""
+TIGHTER_FILL: Final = 0.1
+"""A region inside a candidate filling its rectangle this much better replaces it..."""
+TIGHTER_AREA: Final = 0.5
+"""... if it has at least this share of the candidate's area (tuned on half of plates-dev)."""
 CHECK_HEIGHT: Final = 64
 """Candidates are checked for characters at this height."""
 
@@ -118,17 +125,42 @@ def find_plates(frame: Image, *, max_candidates: int = 12,
         if not _plate_shaped(rw, rh) or cv2.contourArea(contour) < MIN_FILL * rw * rh:
             continue
         x, y, w, h = cv2.boundingRect(contour)
-        rects.append((rw * rh, rect, (x, y, x + w, y + h)))
-    found: list[Candidate] = []
-    for _, rect, box in sorted(rects, key=lambda r: -r[0]):
-        if any(iou(box, c.box) > 0.3 or _inside(box, c.box) for c in found):
+        fill = cv2.contourArea(contour) / (rw * rh)
+        rects.append(_Region(rw * rh, fill, rect, (x, y, x + w, y + h)))
+    return _select(frame, sorted(rects, key=lambda r: -r.area), max_candidates)
+
+
+@dataclass(frozen=True, slots=True)
+class _Region:
+    area: float
+    fill: float
+    rect: tuple[tuple[float, float], tuple[float, float], float]
+    box: Box
+
+
+def _select(frame: Image, regions: list[_Region], max_candidates: int) -> list[Candidate]:
+    """Candidates from regions (largest first) holding characters; a region overlapping a
+    candidate is dropped unless it is tighter (:func:`_tighter`): then it replaces it."""
+    found: list[tuple[_Region, Candidate]] = []
+    for region in regions:
+        clash = [f for f in found if iou(region.box, f[1].box) > 0.3
+                 or _inside(region.box, f[1].box)]
+        if not all(_tighter(region, outer) for outer, _ in clash):
             continue
-        crop = _warp(frame, rect)
+        crop = _warp(frame, region.rect)
         if _has_characters(crop):
-            found.append(Candidate(crop, box))
+            found = [f for f in found if f not in clash] + [(region, Candidate(crop, region.box))]
             if len(found) == max_candidates:
                 break
-    return found
+    return [c for _, c in sorted(found, key=lambda f: -f[0].area)]
+
+
+def _tighter(inner: _Region, outer: _Region) -> bool:
+    """A region inside another that fills its rectangle clearly better and has at least half
+    its area is the plate itself; the other holds some of its surroundings too (a
+    mudguard, the bag it is sold in)."""
+    return (_inside(inner.box, outer.box) and inner.fill >= outer.fill + TIGHTER_FILL
+            and inner.area >= TIGHTER_AREA * outer.area)
 
 
 def _inside(inner: Box, outer: Box) -> bool:
