@@ -120,11 +120,16 @@ def _batches(order: Sequence[int], size: int) -> Iterator[list[int]]:
 
 
 def _features(model: Any, lines: Sequence[TrainingLine], batch_size: int) -> list[Any]:
-    """Frozen convolutional features of every line: a (frames × channels) tensor each."""
+    """Frozen convolutional features of every line: a (frames × channels) tensor each. A
+    line given several times (the same object: real lines repeated among synthetic ones)
+    is computed once and shares its tensor."""
     import torch
 
+    first: dict[int, int] = {}
+    for i, line in enumerate(lines):
+        first.setdefault(id(line), i)
     out: list[Any] = [None] * len(lines)
-    order = sorted(range(len(lines)), key=lambda i: lines[i].image.shape[1])
+    order = sorted(first.values(), key=lambda i: lines[i].image.shape[1])
     with torch.no_grad():
         for chunk in _batches(order, batch_size):
             batch, shares = line_batch([lines[i].image for i in chunk])
@@ -132,7 +137,7 @@ def _features(model: Any, lines: Sequence[TrainingLine], batch_size: int) -> lis
             feats = model.AdaptiveAvgPool(feats.permute(0, 3, 1, 2)).squeeze(3)
             for i, share, f in zip(chunk, shares, feats, strict=True):
                 out[i] = f[: own_frames(f.shape[0], share)].to(torch.float16).clone()
-    return out
+    return [out[first[id(line)]] for line in lines]
 
 
 def _targets(texts: Sequence[str], charset: str) -> tuple[Any, Any]:
