@@ -1,6 +1,7 @@
 """The recognition pipeline: frame → plate candidates → prepared lines → OCR → plates.
 
-:class:`Recogniser` holds the OCR engine (EasyOCR loaded once, lazily) and recognises the
+:class:`Recogniser` holds the OCR engine (EasyOCR and PP-OCRv6 fused by default, see
+:mod:`recognition.fusion`; loaded once, lazily) and recognises the
 plates of one frame (:meth:`Recogniser.detect`) or of a stream of frames with tracking and
 consensus (:meth:`Recogniser.track`; :meth:`Recogniser.step` frame by frame). Plate
 candidates of a frame are recognised in one batch; a track that is already settled is
