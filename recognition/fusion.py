@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from recognition.decode import ALLOWLIST
+from recognition.models import active_head
 from recognition.network import LineNetwork, load_network
 from recognition.ocr import LineProbs, OcrEngine
 from recognition.second import load_second
@@ -90,8 +91,11 @@ class FusedEngine:
 
 def build_engine(mode: Mode, network: LineNetwork | None = None) -> LineEngine:
     """The engine of ``mode``: EasyOCR with the plate head (``first``; ``network``, or
-    the process's shared one), PP-OCRv6 (``second``), or both fused."""
+    the process's shared one with the active model version's head), PP-OCRv6
+    (``second``), or both fused."""
     if mode == "second":
         return load_second()
-    first = OcrEngine(network if network is not None else load_network(), allowlist=ALLOWLIST)
+    if network is None:
+        network = load_network(head=active_head())
+    first = OcrEngine(network, allowlist=ALLOWLIST)
     return first if mode == "first" else FusedEngine(first, load_second())

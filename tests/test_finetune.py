@@ -159,3 +159,18 @@ def test_finetune_needs_enough_reviewed_crops(tmp_path: Path,
     code = main(["finetune", "--db", str(tmp_path / "empty.duckdb"), "--models",
                  str(tmp_path / "m"), "--crops", str(tmp_path)])
     assert code == 2 and "only 0 reviewed crops" in capsys.readouterr().err
+
+
+def test_the_pipeline_reads_with_the_active_version(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(models, "MODELS_DIR", tmp_path)
+    rng = np.random.default_rng(5)
+    spec = random_plate(rng, layout="one_line")
+    photo = degrade(render_plate(spec, px_per_mm=0.8), rng, strength=0.3)
+    assert ft.plate_read(Recogniser(mode="first"), photo) == spec.plate.compact
+    broken = models.add_model(_weights(broken=True), parent="shipped", exact_acc=None,
+                              parent_exact_acc=None, held_out=0, trained_on={})
+    models.activate(broken.name)
+    assert ft.plate_read(Recogniser(mode="first"), photo) == ""
+    models.rollback()
+    assert ft.plate_read(Recogniser(mode="first"), photo) == spec.plate.compact
