@@ -83,6 +83,15 @@ def map_frame(page: Any) -> Any:
     return frame
 
 
+def settled(page: Any) -> Any:
+    """Wait until the app has finished its rerun (Streamlit's running indicator is gone):
+    clicks on a map that a rerun is replacing are lost on a loaded machine. Returns the
+    map's frame as it is now."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector("[data-testid='stStatusWidget']", state="detached")
+    return map_frame(page)
+
+
 def draw_square(page: Any, frame: Any) -> None:
     """Pick the polygon tool and click four corners around the map's centre, then the first."""
     frame.click(".leaflet-draw-draw-polygon")
@@ -102,7 +111,7 @@ def move_a_corner(page: Any, fence: Any) -> None:
         .press("Enter")
     page.get_by_role("button", name="Edit the shape on the map").click()
     page.get_by_text(f"Editing the shape of #{fence.id}").wait_for()
-    frame = map_frame(page)
+    frame = settled(page)
     frame.click(".leaflet-draw-edit-edit")
     corner = frame.locator(".leaflet-editing-icon").first.bounding_box()
     x, y = corner["x"] + corner["width"] / 2, corner["y"] + corner["height"] / 2
@@ -132,6 +141,7 @@ def test_draw_a_fence_save_it_and_see_it_after_reload(fence_app: str, browser: A
     reason = page.get_by_role("textbox", name="Reason or case number for changes (audit log)")
     reason.fill("case 2026-0412")
     reason.press("Enter")
+    frame = settled(page)
     draw_square(page, frame)
     page.get_by_text("Drawn: 1 polygon, 5 vertices.").wait_for(timeout=60_000)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
