@@ -59,7 +59,8 @@ def review_controls(read: pd.Series | dict[str, Any], *, reason: str, key: str) 
     history(read_id)
     if not auth.may("review"):
         return
-    typed = st.text_input("The plate the crop shows", key=f"{key}_plate", placeholder=plate,
+    typed = st.text_input("The plate the crop shows, if it is not the one read",
+                          key=f"{key}_plate", placeholder="e.g. 51A-123.45",
                           help="Any spelling: 51A12345, 51A-123.45, 59-X1 234.56")
     note = st.text_input("Note (optional)", key=f"{key}_note", max_chars=500)
     left, right = st.columns(2)

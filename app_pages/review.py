@@ -39,8 +39,10 @@ def queue(reason: str) -> None:
                "newest below. Each review is written to the audit log.")
     for read in records(reads.head(PAGE_SIZE)):
         with st.container(border=True):
-            st.caption(f"{local(read['ts'])} · {read['code'] or read['camera_id']} · "
-                       f"{read['camera_name'] or ''} · source {read['source'] or 'unknown'}")
+            where = " · ".join(str(v) for v in (read["code"] or read["camera_id"],
+                                                 read["camera_name"], read["source"])
+                               if isinstance(v, str) and v)
+            st.caption(f"{local(read['ts'])} · {where}")
             _review.read_card(read, reason=reason, key=f"queue_{read['read_id']}")
 
 
