@@ -77,8 +77,9 @@ def cross_validate(folds: int = 5, *, limit: int | None = None, synthetic: int =
         fold_hits = [plate_read(tuned, e.image) == e.plate.compact for e in test]
         fold_base = [plate_read(shipped, e.image) == e.plate.compact
                      for e in test] if compare else [False]
-        logger.info("fold %d: %d train, %d test: exact %.3f (shipped %.3f), %.0f s", k,
-                    len(train), len(test), np.mean(fold_hits), np.mean(fold_base), seconds[-1])
+        shipped_text = f" (shipped {np.mean(fold_base):.3f})" if compare else ""
+        logger.info("fold %d: %d train, %d test: exact %.3f%s, fine-tuned in %.0f s", k,
+                    len(train), len(test), np.mean(fold_hits), shipped_text, seconds[-1])
         hits += fold_hits
         base += fold_base
     base_acc = {"cv_base_exact_acc": float(np.mean(base))} if compare else {}
