@@ -16,7 +16,7 @@ import logging
 import pickle
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,8 +32,8 @@ from tracing import settings
 if TYPE_CHECKING:
     from recognition.network import LineNetwork
 
-__all__ = ["HEAD_PATH", "LineProbs", "OcrEngine", "check_head", "install_head", "line_batch",
-           "load_reader", "new_reader", "own_frames", "resize_line"]
+__all__ = ["HEAD_PATH", "LineProbs", "OcrEngine", "batched", "check_head", "install_head",
+           "line_batch", "load_reader", "new_reader", "own_frames", "resize_line"]
 
 log = logging.getLogger(__name__)
 
@@ -143,14 +143,8 @@ class OcrEngine:
 
     def recognise(self, lines: Sequence[Gray]) -> list[LineProbs]:
         """Probabilities for every line (same order); empty lines give an empty matrix."""
-        resized = [resize_line(g) for g in lines]
-        order = sorted(range(len(resized)), key=lambda i: resized[i].shape[1])
-        results: dict[int, Probs] = {}
-        for start in range(0, len(order), self._batch_size):
-            chunk = order[start : start + self._batch_size]
-            for i, probs in zip(chunk, self._forward([resized[i] for i in chunk]), strict=True):
-                results[i] = probs
-        return [LineProbs(results[i], self.charset) for i in range(len(resized))]
+        return batched([resize_line(g) for g in lines], self._forward, self._batch_size,
+                       self.charset)
 
     def _forward(self, images: list[Gray]) -> list[Probs]:
         batch, shares = line_batch(images, WIDTH_STEP)
@@ -160,6 +154,18 @@ class OcrEngine:
             probs /= np.maximum(probs.sum(axis=2, keepdims=True), 1e-12)
         return [np.asarray(p[: own_frames(probs.shape[1], share)], np.float32)
                 for p, share in zip(probs, shares, strict=True)]
+
+
+def batched(lines: Sequence[Gray], forward: Callable[[list[Gray]], list[Probs]],
+            batch_size: int, charset: str) -> list[LineProbs]:
+    """``forward`` on resized lines in batches of similar widths; results in line order."""
+    order = sorted(range(len(lines)), key=lambda i: lines[i].shape[1])
+    results: dict[int, Probs] = {}
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        for i, probs in zip(chunk, forward([lines[i] for i in chunk]), strict=True):
+            results[i] = probs
+    return [LineProbs(results[i], charset) for i in range(len(lines))]
 
 
 def line_batch(images: Sequence[Gray], step: int = 1) -> tuple[npt.NDArray[np.float32],

@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from recognition.decode import ALLOWLIST
 from recognition.errors import RecognitionError
-from recognition.ocr import LineProbs, own_frames
+from recognition.ocr import LineProbs, batched, own_frames
 
 __all__ = ["LINE_HEIGHT", "SecondEngine", "charset_map", "load_second", "model_path"]
 
@@ -148,14 +148,8 @@ class SecondEngine:
 
     def recognise(self, lines: Sequence[Gray]) -> list[LineProbs]:
         """Probabilities for every line (same order)."""
-        resized = [resize_line(g) for g in lines]
-        order = sorted(range(len(resized)), key=lambda i: resized[i].shape[1])
-        results: dict[int, Probs] = {}
-        for start in range(0, len(order), self._batch_size):
-            chunk = order[start : start + self._batch_size]
-            for i, probs in zip(chunk, self._forward([resized[i] for i in chunk]), strict=True):
-                results[i] = probs
-        return [LineProbs(results[i], self.charset) for i in range(len(resized))]
+        return batched([resize_line(g) for g in lines], self._forward, self._batch_size,
+                       self.charset)
 
     def _forward(self, images: list[Gray]) -> list[Probs]:
         batch, shares = line_batch(images)
