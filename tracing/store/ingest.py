@@ -101,6 +101,13 @@ class IngestReport:
         """Rows seen."""
         return self.inserted + self.duplicates + self.rejected
 
+    def __str__(self) -> str:
+        """``3 reads: 1 new, 0 duplicates, 2 rejected``, then a line per reason of rejects."""
+        lines = [f"{self.rows:,} read{'' if self.rows == 1 else 's'}: {self.inserted:,} new, "
+                 f"{self.duplicates:,} duplicates, {self.rejected:,} rejected"]
+        lines += [f"  {count:,} rejected: {reason}" for reason, count in self.reasons.items()]
+        return "\n".join(lines)
+
     def __add__(self, other: IngestReport) -> IngestReport:
         reasons = dict(self.reasons)
         for reason, count in other.reasons.items():
