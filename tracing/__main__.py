@@ -6,23 +6,21 @@ import argparse
 import contextlib
 import itertools
 import json
-import logging
-import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from tracing import settings
 from tracing.access.command import add_access_commands
-from tracing.errors import TracingError
+from tracing.cli import Parser, Result, add_command, run, stop_on_signals
 from tracing.live.command import add_live_commands
 
-logger = logging.getLogger("tracing")
+if TYPE_CHECKING:
+    from tracing.simulate import RunSummary
 
 
-def build_data(args: argparse.Namespace) -> str:
+def build_data(args: argparse.Namespace) -> Result:
     """Rebuild data/ (boundaries, road network, camera registry) from ../shared/data."""
     import osmnx as ox
 
@@ -34,10 +32,13 @@ def build_data(args: argparse.Namespace) -> str:
     registry = cameras.import_portal_cameras(settings.PORTAL_CAMERAS_CSV, edges)
     settings.CAMERAS_DIR.mkdir(parents=True, exist_ok=True)
     cameras.write_registry(registry, settings.CAMERAS_DIR / "thuduc_cameras.csv")
-    return f"network {counts}; registry {len(registry)} cameras, {int(registry.is_lpr.sum())} LPR"
+    lpr = int(registry.is_lpr.sum())
+    return Result(f"built data/: road network of {counts['nodes']:,} nodes, {counts['edges']:,} "
+                  f"edges, {counts['length_km']:,} km; registry of {len(registry)} cameras, "
+                  f"{lpr} LPR", {"network": counts, "cameras": len(registry), "lpr_cameras": lpr})
 
 
-def demo(args: argparse.Namespace) -> str:
+def demo(args: argparse.Namespace) -> Result:
     """Create the demo database: the shipped registry, a simulated day, the path cache, the
     gateway fences and the planted watchlisted car with its alerts."""
     from tracing import boundaries, cameras, network
@@ -61,11 +62,13 @@ def demo(args: argparse.Namespace) -> str:
         load_path_cache(graph, known, pairs=False, vehicle_class="motorbike")
         planted = json.loads((Path(truth) / "planted.json").read_text(encoding="utf-8"))
         alerts = seed_demo(store, graph, boundaries.load_outline(), planted["cases"])
-    return (f"demo database {args.db}: {len(registry)} cameras; {summary}; "
-            f"camera-pair path cache {cache.key}; {alerts}")
+    return Result(f"demo database {args.db}: {len(registry)} cameras\n{summary}\n"
+                  f"camera-pair path cache {cache.key}\n{alerts}",
+                  {"db": args.db, "cameras": len(registry), "simulation": _run_data(summary),
+                   "path_cache": cache.key, "alerts": alerts})
 
 
-def simulate(args: argparse.Namespace) -> str:
+def simulate(args: argparse.Namespace) -> Result:
     """Simulate traffic: plate reads into a store, ground truth into a folder beside it."""
     from tracing.simulate import SimulationConfig, parse_start, run_simulation
 
@@ -83,7 +86,15 @@ def simulate(args: argparse.Namespace) -> str:
     with _progress_bar() as progress:
         summary = run_simulation(args.db, args.truth, config=config, cameras_path=args.cameras,
                                  progress=progress)
-    return str(summary)
+    return Result(str(summary), _run_data(summary))
+
+
+def _run_data(summary: RunSummary) -> dict[str, Any]:
+    """A simulation run for ``--json``: its counts, period, ingest report and folders."""
+    config = summary.simulation.config
+    return {"counts": summary.simulation.counts, "start": config.start, "hours": config.hours,
+            "seed": config.seed, "ingest": summary.ingest, "db": summary.db,
+            "truth": summary.truth_dir, "seconds": round(summary.seconds, 1)}
 
 
 _STAGES: Final = {"network": 8, "prepare": 4, "routes": 40, "trips": 14, "planted": 2,
@@ -116,24 +127,22 @@ def _progress_bar() -> Iterator[Callable[[str, float], None]]:
             bar.close()
 
 
-def ingest(args: argparse.Namespace) -> str:
+def ingest(args: argparse.Namespace) -> Result:
     """Ingest a CSV or Parquet file of plate reads (idempotent; bad rows go to rejects)."""
     from tracing.store import Store
 
     with Store(args.db) as store:
-        return str(store.ingest(args.file))
+        report = store.ingest(args.file)
+    return Result(f"ingested {report}", report)
 
 
-def ingest_service(args: argparse.Namespace) -> str:
+def ingest_service(args: argparse.Namespace) -> Result:
     """Load the spool into the database until SIGINT/SIGTERM (the single loader)."""
     from tracing.store import Store, run_ingest_service
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    with Store(args.db) as store:
+    with stop_on_signals() as stop, Store(args.db) as store:
         total = run_ingest_service(store, args.spool, poll_s=args.poll_s, stop_event=stop)
-    return f"ingest service stopped: {total}"
+    return Result(f"ingest service stopped: {total}", total)
 
 
 def alerts(args: argparse.Namespace) -> str:
@@ -144,23 +153,23 @@ def alerts(args: argparse.Namespace) -> str:
                       spool=args.spool, poll_s=args.poll_s)
 
 
-def trace(args: argparse.Namespace) -> str:
+def trace(args: argparse.Namespace) -> Result:
     """Reconstruct a plate's most plausible routes between its sightings (GeoJSON)."""
     from tracing.routes.command import run_trace
 
-    return run_trace(plate=args.plate, db=args.db, reads=args.reads, cameras=args.cameras,
+    text = run_trace(plate=args.plate, db=args.db, reads=args.reads, cameras=args.cameras,
                      k=args.k, out=args.out)
+    doc = json.loads(args.out.read_text(encoding="utf-8"))
+    return Result(text, {"plate": doc["plate"], "tracks": doc["tracks"], "notes": doc["notes"],
+                         "out": args.out, "paths": [f["properties"] for f in doc["features"]]})
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tracing", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    parser = Parser(prog="python -m tracing", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def command(name: str, handler: Callable[[argparse.Namespace], str]) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=(handler.__doc__ or "").strip().splitlines()[0])
-        sub.set_defaults(handler=handler)
-        return sub
+    def command(name: str, handler: Callable[[argparse.Namespace], object]) -> Parser:
+        return add_command(commands, name, handler)
 
     command("build-data", build_data)
     sub = command("demo", demo)
@@ -242,23 +251,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; errors of the library print as one clear line, exit code 2 (any
-    other failure: one line too, exit code 1)."""
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        print(args.handler(args))
-    except TracingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # a bug or an unforeseen input: one line, never a traceback
-        if args.verbose:
-            logger.exception("unexpected failure")
-        print(f"error: unexpected failure ({type(exc).__name__}: {exc}); nothing more was "
-              "done. Run with -v for the details and report it.", file=sys.stderr)
-        return 1
-    return 0
+    """Run one command (see :mod:`tracing.cli`); the exit code."""
+    return run(_parser(), argv)
 
 
 if __name__ == "__main__":
