@@ -5,19 +5,17 @@ administrator for account changes, audited with ``--reason``)."""
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 from pathlib import Path
 from typing import Any, Final
 
 from tracing import settings
 from tracing.access import roles
-from tracing.errors import AuditError
+from tracing.cli import Result, existing, stop_on_signals, table
 
 CLI: Final = "system:cli"
 
 
-def users_command(args: argparse.Namespace) -> str:
+def users_command(args: argparse.Namespace) -> Result:
     """Manage accounts: add, reset-password, list, roles."""
     import pandas as pd
 
@@ -26,45 +24,46 @@ def users_command(args: argparse.Namespace) -> str:
     from tracing.store import Store
 
     if args.action == "roles":
-        return pd.DataFrame(roles.permission_table()).to_string(index=False)
-    with Store(args.db) as store:
+        return table(pd.DataFrame(roles.permission_table()), "no permissions")
+    with Store(args.db if args.action == "add" else existing(args.db)) as store:
         if args.action == "list":
-            return users.list_users(store).to_string(index=False)
+            return table(users.list_users(store), f"no users in {args.db}")
         console = Actor(CLI, "admin", args.reason)
+        name = args.name.strip().lower()
         if args.action == "add":
             secret = users.add_user(store, args.name, args.role, who=console)
-            return (f"user {args.name.strip().lower()} ({args.role}) added; one-time password "
-                    f"(change at first login): {secret}")
+            return Result(f"user {name} ({args.role}) added; one-time password (change at "
+                          f"first login): {secret}",
+                          {"user": name, "role": args.role, "one_time_password": secret})
         secret = users.reset_password(store, args.name, who=console)
-        return f"new one-time password of {args.name.strip().lower()}: {secret}"
+        return Result(f"new one-time password of {name}: {secret}",
+                      {"user": name, "one_time_password": secret})
 
 
-def audit_command(args: argparse.Namespace) -> str:
+def audit_command(args: argparse.Namespace) -> Result:
     """Check the audit log's hash chain (exit 2 and every problem when it was tampered with)."""
     from tracing.access import audit
     from tracing.store import Store
 
-    with Store(args.db) as store:
+    with Store(existing(args.db)) as store:
         report = audit.verify(store)
-    if not report.ok:
-        raise AuditError(str(report))
-    return str(report)
+    failed = None if report.ok else str(report).splitlines()[0]
+    return Result(str(report), {"ok": report.ok, "entries": report.entries,
+                                "problems": report.problems, "head": report.head}, error=failed)
 
 
-def retention_command(args: argparse.Namespace) -> str:
+def retention_command(args: argparse.Namespace) -> object:
     """Purge reads and crops older than the retention period (cases and alerts are kept)."""
     from tracing.access import retention
     from tracing.store import Store
 
-    with Store(args.db) as store:
+    with Store(existing(args.db)) as store:
         if args.every_hours is None:
-            return str(retention.purge(store, reason=args.reason, crops_dir=args.crops,
-                                       dry_run=args.dry_run, who=CLI))
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
-        runs = retention.purge_every(store, args.every_hours, stop, crops_dir=args.crops)
-        return f"retention schedule stopped after {runs} purge(s)"
+            return retention.purge(store, reason=args.reason, crops_dir=args.crops,
+                                   dry_run=args.dry_run, who=CLI)
+        with stop_on_signals() as stop:
+            runs = retention.purge_every(store, args.every_hours, stop, crops_dir=args.crops)
+        return Result(f"retention schedule stopped after {runs} purge(s)", {"purges": runs})
 
 
 def add_access_commands(commands: Any) -> None:
