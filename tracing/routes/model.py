@@ -113,3 +113,11 @@ class Route:
     def tracks(self) -> int:
         """Number of vehicles the plate's sightings need."""
         return max(self.track_of_sighting, default=-1) + 1
+
+    def trip_legs(self, trip: int) -> tuple[RouteLeg, ...]:
+        """The legs of trip ``trip``."""
+        return tuple(leg for leg in self.legs if leg.trip == trip)
+
+    def trip_sightings(self, trip: int) -> tuple[int, ...]:
+        """The indexes (into ``sightings``) of trip ``trip``'s sightings."""
+        return tuple(i for i, t in enumerate(self.trip_of_sighting) if t == trip)
