@@ -78,8 +78,12 @@ def add_command(commands: argparse._SubParsersAction[Parser], name: str,
 
 
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
-    """Parse ``argv``, run the chosen handler and print its outcome; the exit code."""
-    args = parser.parse_args(argv)
+    """Parse ``argv``, run the chosen handler and print its outcome; the exit code (also of
+    a usage error or ``--help``)."""
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else REFUSED
     verbose = getattr(args, "verbose", False)
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
