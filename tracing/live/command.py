@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
 from pathlib import Path
 from typing import Any, Final
 
 from tracing import settings
+from tracing.cli import Result, existing, stop_on_signals, table
 
 logger = logging.getLogger(__name__)
 
@@ -36,18 +35,17 @@ def receiver_command(args: argparse.Namespace) -> str:
     return "receiver stopped"
 
 
-def owner_command(args: argparse.Namespace) -> str:
+def owner_command(args: argparse.Namespace) -> Result:
     """Hold the database: load the spool, raise alerts, publish keys and status."""
     from tracing.alerts.command import reachability, webhook_of
     from tracing.live.owner import run_owner
     from tracing.store import Spool, Store
 
-    stop = _stop_on_signals()
-    with Store(args.db) as store:
+    with stop_on_signals() as stop, Store(args.db) as store:
         reach = None if args.no_travel else reachability(store)
         report = run_owner(store, Spool(args.spool), stop_event=stop, reach=reach,
                            webhook=webhook_of(args.webhook))
-    return f"owner stopped: {report}"
+    return Result(f"owner stopped: {report}", report)
 
 
 def serve_command(args: argparse.Namespace) -> str:
@@ -59,7 +57,7 @@ def serve_command(args: argparse.Namespace) -> str:
                  travel=not args.no_travel).run()
 
 
-def devices_command(args: argparse.Namespace) -> str:
+def devices_command(args: argparse.Namespace) -> Result:
     """Manage device keys: add, rotate, revoke, list."""
     import pandas as pd
 
@@ -67,35 +65,30 @@ def devices_command(args: argparse.Namespace) -> str:
     from tracing.live import devices
     from tracing.store import Store
 
-    with Store(args.db) as store:
+    with Store(args.db if args.action == "add" else existing(args.db)) as store:
         if args.action == "list":
-            table = pd.DataFrame(devices.device_table(store))
-            return table.to_string(index=False) if not table.empty else "no devices"
+            return table(pd.DataFrame(devices.device_table(store)), "no devices")
         who = Actor(CLI, "admin", args.reason)
         if args.action == "add":
             key = devices.create_device(store, args.id, vendor=args.vendor, cameras=args.camera,
-                                        channels=dict(_channel(c) for c in args.channel),
-                                        time_zone=args.time_zone, who=who)
-            return f"device {args.id} added; its key (shown once, keep it secret): {key}"
+                                        channels=dict(args.channel), time_zone=args.time_zone,
+                                        who=who)
+            return Result(f"device {args.id} added; its key (shown once, keep it secret): {key}",
+                          {"device": args.id, "key": key})
         if args.action == "rotate":
             key = devices.rotate_key(store, args.id, who=who)
-            return f"new key of device {args.id} (the old one no longer works): {key}"
+            return Result(f"new key of device {args.id} (the old one no longer works): {key}",
+                          {"device": args.id, "key": key})
         devices.revoke_device(store, args.id, who=who)
-        return f"device {args.id} revoked"
+        return Result(f"device {args.id} revoked", {"device": args.id, "revoked": True})
 
 
 def _channel(text: str) -> tuple[str, str]:
+    """``CHANNEL=CAMERA_ID`` of ``--channel`` as a pair."""
     channel, sep, camera = text.partition("=")
-    if not sep or not channel or not camera:
-        raise argparse.ArgumentTypeError(f"--channel {text!r}: write CHANNEL=CAMERA_ID")
+    if not sep or not channel.strip() or not camera.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: write CHANNEL=CAMERA_ID")
     return channel.strip(), camera.strip()
-
-
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
 
 
 def add_live_commands(commands: Any) -> None:
@@ -149,7 +142,7 @@ def _devices(sub: argparse.ArgumentParser) -> None:
     add.add_argument("--vendor", required=True, choices=("json", "hikvision", "dahua"))
     add.add_argument("--camera", action="append", default=[],
                      help="registry camera id it may post for (repeat)")
-    add.add_argument("--channel", action="append", default=[],
+    add.add_argument("--channel", action="append", default=[], type=_channel,
                      help="CHANNEL=CAMERA_ID: an NVR channel's camera (repeat)")
     add.add_argument("--time-zone", default=None,
                      help="zone of timestamps it sends without an offset, e.g. Asia/Ho_Chi_Minh")
