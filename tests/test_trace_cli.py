@@ -73,7 +73,7 @@ def test_trace_writes_geojson_per_the_contract(reads_csv: Path, cameras_csv: Pat
     out = tmp_path / "route.geojson"
     assert main(["trace", "--plate", "51F12345", "--reads", str(reads_csv), "--k", "2",
                  "--cameras", str(cameras_csv), "--out", str(out)]) == 0
-    assert "3 sightings" in capsys.readouterr().out
+    assert capsys.readouterr().out.startswith("51F12345: 3 sightings, 1 trips, 2 legs, ")
     doc = json.loads(out.read_text())
     assert doc["type"] == "FeatureCollection" and doc["features"]
     table = pq.read_table(settings.NETWORK_DIR / "edges.parquet", columns=["u", "v"])
@@ -138,7 +138,9 @@ def test_trace_never_fails_on_two_reads_at_registry_cameras(
     rows.to_csv(reads, index=False)
     out = tmp_path / "route.geojson"
     assert main(["trace", "--plate", PLATE, "--reads", str(reads), "--cameras",
-                 str(cameras_csv), "--out", str(out)]) == 0
+                 str(cameras_csv), "--out", str(out), "--json"]) == 0
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["features"] == [] and doc["tracks"] == 1
-    assert "2 sightings" in capsys.readouterr().out
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == {"plate": "51F-123.45", "tracks": 1, "notes": doc["notes"],
+                       "out": str(out), "paths": []}
