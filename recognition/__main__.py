@@ -7,14 +7,13 @@ activate VERSION | rollback`` (see :mod:`recognition.models`).
 SOURCE is a video file, a folder of images, one image, or a stream URL (rtsp://, http://).
 Reads go to the spool (``--spool``) and are loaded into the store (``--db``) at the end;
 ``--no-load`` leaves them in the spool for the ingest service. ``workers`` reads the streams
-of the registry's cameras until SIGTERM or Ctrl-C. Exit 0 with a summary line, 2 with one
-``error:`` line on bad input.
+of the registry's cameras until SIGTERM or Ctrl-C. Output, ``--json`` and errors: see
+:mod:`tracing.cli`.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -24,28 +23,34 @@ from typing import TYPE_CHECKING
 from recognition.errors import SourceError
 from recognition.models import MODELS_DIR
 from tracing import settings
-from tracing.errors import TracingError
+from tracing.cli import Parser, Result, add_command, existing, run
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-log = logging.getLogger("recognition")
+    from recognition.ingest import IngestSummary
+    from recognition.models import ModelVersion
+
 CLI = "system:cli"
 """Who the operator at the server console acts as (the admin role, audited)."""
 
 
 def _start(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
+    """``--start``: an ISO 8601 instant with its offset."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
     if value.utcoffset() is None:
         raise argparse.ArgumentTypeError(f"start {text!r} has no time zone offset")
     return value
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m recognition",
-                                     description="Plate recognition (OpenCV + EasyOCR, offline)")
+    parser = Parser(prog="python -m recognition",
+                    description="Plate recognition (OpenCV + EasyOCR, offline)")
     sub = parser.add_subparsers(dest="command", required=True)
-    ingest = sub.add_parser("ingest", help="recognise plates in a source and store the reads")
+    ingest = add_command(sub, "ingest", ingest_command)
     ingest.add_argument("source", help="video file, image folder, image file or stream URL")
     ingest.add_argument("--camera", required=True, help="camera id (must be in the registry)")
     ingest.add_argument("--db", type=Path, default=settings.DEMO_DB, help="store file")
@@ -59,8 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--no-load", action="store_true",
                         help="leave the reads in the spool (the ingest service loads them)")
     _workers_parser(sub)
-    train = sub.add_parser("train", help="train the recogniser's sequence head on "
-                                         "synthetic plates (offline, ~15 min on 2 cores)")
+    train = add_command(sub, "train", train_command)
     train.add_argument("--lines", type=int, default=12_000, help="synthetic lines")
     train.add_argument("--epochs", type=int, default=6)
     train.add_argument("--seed", type=int, default=0)
@@ -70,9 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _learning_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    tune = sub.add_parser("finetune", help="train the active head further on the reviewed "
-                                           "(confirmed and corrected) crops of a store")
+def _learning_parsers(sub: argparse._SubParsersAction[Parser]) -> None:
+    tune = add_command(sub, "finetune", finetune_command)
     tune.add_argument("--db", type=Path, default=settings.DEMO_DB, help="store file")
     tune.add_argument("--crops", type=Path, default=settings.CROPS_DIR,
                       help="folder of crop images")
@@ -82,16 +85,15 @@ def _learning_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     tune.add_argument("--synthetic", type=int, default=4000, help="synthetic lines mixed in")
     tune.add_argument("--epochs", type=int, default=4)
     tune.add_argument("--seed", type=int, default=0)
-    versions = sub.add_parser("models", help="list, activate or roll back model versions")
+    versions = add_command(sub, "models", versions_command)
     versions.add_argument("action", choices=["list", "activate", "rollback"])
     versions.add_argument("version", nargs="?", help="the version to activate")
     versions.add_argument("--models", type=Path, default=MODELS_DIR,
                           help="model versions folder")
 
 
-def _workers_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    workers = sub.add_parser("workers", help="read plates from the video stream of every "
-                                             "registry camera with a stream_url")
+def _workers_parser(sub: argparse._SubParsersAction[Parser]) -> None:
+    workers = add_command(sub, "workers", workers_command)
     where = workers.add_mutually_exclusive_group()
     where.add_argument("--db", type=Path, default=settings.DEMO_DB,
                        help="store whose registry names the cameras (read once at start)")
@@ -113,8 +115,8 @@ def _workers_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                          help="open and read timeout of a stream (s)")
 
 
-def workers(args: argparse.Namespace) -> str:
-    """Run ``workers`` until SIGTERM or Ctrl-C; return the summary line."""
+def workers_command(args: argparse.Namespace) -> Result:
+    """Read plates from the video stream of every registry camera with a stream_url."""
     import threading
 
     from recognition.workers import (
@@ -147,9 +149,10 @@ def workers(args: argparse.Namespace) -> str:
         run_workers(cameras, config, stop, streams_per_process=args.streams_per_process)
     mine = {c.camera_id for c in cameras}
     got = [b for b in read_heartbeats(beats).beats if b.camera_id in mine]
-    return (f"stopped: {len(cameras)} cameras, {sum(b.frames for b in got)} frames, "
-            f"{sum(b.recognised for b in got)} recognised, {sum(b.reads for b in got)} "
-            "reads spooled")
+    totals = {"cameras": len(cameras), "frames": sum(b.frames for b in got),
+              "recognised": sum(b.recognised for b in got), "reads": sum(b.reads for b in got)}
+    return Result("stopped: {cameras} cameras, {frames} frames, {recognised} recognised, "
+                  "{reads} reads spooled".format(**totals), totals)
 
 
 def _registry(args: argparse.Namespace) -> gpd.GeoDataFrame:
@@ -167,18 +170,18 @@ def _registry(args: argparse.Namespace) -> gpd.GeoDataFrame:
         return cameras.load_registry(store)
 
 
-def train(args: argparse.Namespace) -> str:
-    """Run ``train``; return the summary line."""
+def train_command(args: argparse.Namespace) -> Result:
+    """Train the recogniser's sequence head on synthetic plates (offline, ~15 min on 2 cores)."""
     from recognition.training import save_head, train_from_scratch
 
     out = save_head(train_from_scratch(args.lines, epochs=args.epochs, seed=args.seed,
                                        progress=lambda line: print(line, file=sys.stderr,
                                                                    flush=True)), args.out)
-    return f"head weights written to {out}"
+    return Result(f"head weights written to {out}", {"weights": out})
 
 
-def finetune(args: argparse.Namespace) -> str:
-    """Run ``finetune``; return the report line."""
+def finetune_command(args: argparse.Namespace) -> Result:
+    """Train the active head further on the reviewed (confirmed, corrected) crops of a store."""
     from recognition.finetune import finetune as run
     from tracing.access.actor import Actor
     from tracing.store import Store
@@ -193,28 +196,37 @@ def finetune(args: argparse.Namespace) -> str:
                      hold_out=args.hold_out, synthetic=args.synthetic, epochs=args.epochs,
                      seed=args.seed, progress=lambda line: print(line, file=sys.stderr,
                                                                  flush=True))
-    for problem in report.skipped:
-        print(f"warning: {problem}", file=sys.stderr)
-    return str(report)
+    return Result(str(report), report, warnings=report.skipped)
 
 
-def versions(args: argparse.Namespace) -> str:
-    """Run ``models list | activate VERSION | rollback``; return what it prints."""
+def versions_command(args: argparse.Namespace) -> Result:
+    """List, activate or roll back model versions."""
     from recognition import models
 
     if args.action == "list":
         active = models.active_model(args.models).name
-        return "\n".join(("* " if m.name == active else "  ") + m.describe()
-                         for m in models.list_models(args.models))
+        known = models.list_models(args.models)
+        return Result("\n".join(("* " if m.name == active else "  ") + m.describe()
+                                for m in known),
+                      [{"active": m.name == active, **_version(m)} for m in known])
     if args.action == "activate":
         if not args.version:
             raise SourceError("models activate needs a VERSION (see 'models list')")
-        return f"active: {models.activate(args.version, args.models).describe()}"
-    return f"rolled back; active: {models.rollback(args.models).describe()}"
+        chosen = models.activate(args.version, args.models)
+        return Result(f"active: {chosen.describe()}", _version(chosen))
+    chosen = models.rollback(args.models)
+    return Result(f"rolled back; active: {chosen.describe()}", _version(chosen))
 
 
-def ingest(args: argparse.Namespace) -> str:
-    """Run ``ingest``; return the summary line."""
+def _version(model: ModelVersion) -> dict[str, object]:
+    """A model version for ``--json``: its fields and its one-line description."""
+    from dataclasses import asdict
+
+    return {**asdict(model), "description": model.describe()}
+
+
+def ingest_command(args: argparse.Namespace) -> Result:
+    """Recognise plates in a source and store the reads."""
     from tqdm import tqdm
 
     from recognition.ingest import camera_exists, ingest_source
@@ -222,7 +234,7 @@ def ingest(args: argparse.Namespace) -> str:
 
     if args.every < 1:
         raise SourceError(f"--every {args.every} must be ≥ 1")
-    store = Store(args.db)
+    store = Store(existing(args.db))
     try:
         if not camera_exists(store, args.camera):
             raise SourceError(f"camera {args.camera!r} is not in the registry of {args.db}")
@@ -241,26 +253,20 @@ def ingest(args: argparse.Namespace) -> str:
             bar.close()
     finally:
         store.close()
-    for problem in summary.problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    return summary.line()
+    return Result(summary.line(), _ingested(summary), warnings=summary.problems)
+
+
+def _ingested(summary: IngestSummary) -> dict[str, object]:
+    """A recognition run for ``--json``: counts, the reads, what the store did, problems."""
+    return {"source": summary.source, "frames": summary.frames,
+            "detections": summary.detections, "plates": len(summary.plates),
+            "reads": summary.reads, "stored": summary.report, "problems": summary.problems,
+            "seconds": round(summary.seconds, 1)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        commands = {"ingest": ingest, "workers": workers, "train": train, "finetune": finetune,
-                    "models": versions}
-        print(commands[args.command](args))
-    except TracingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
-    return 0
+    """Run one command (see :mod:`tracing.cli`); the exit code."""
+    return run(_parser(), argv)
 
 
 if __name__ == "__main__":
