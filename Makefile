@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_DB := var/demo.duckdb
 
-.PHONY: run live test setup demo data model lint typecheck bench browser clean
+.PHONY: run live test setup demo data model messages lint typecheck bench browser clean
 
 run: setup demo  ## set everything up and open the app on http://127.0.0.1:8501
 	$(VENV)/bin/streamlit run app.py
@@ -41,6 +41,9 @@ $(DEMO_DB): $(VENV)/.installed data/cameras/thuduc_cameras.csv
 
 data: setup  ## rebuild data/ from ../shared/data (developers only; the result is committed)
 	$(PY) -m tracing build-data
+
+messages: setup  ## refresh locale/*/LC_MESSAGES/messages.po from the code (then translate what it lists)
+	$(PY) -m tracing.i18n_catalogs
 
 model: setup  ## retrain the recogniser on synthetic plates (~30 min on 2 cores; the result is committed)
 	$(PY) -m recognition train

@@ -8,12 +8,13 @@ from typing import NamedTuple
 
 import streamlit as st
 
-from app_pages import auth, resources
+from app_pages import auth, i18n, resources
+from app_pages.i18n import N_, _
 from tracing.access import users
 from tracing.errors import TracingError
 
 # No icons: Streamlit fetches a Material icon used as page or favicon icon from a Google CDN.
-st.set_page_config(page_title="Thủ Đức vehicle tracing", layout="wide")
+st.set_page_config(page_title=_("Thủ Đức vehicle tracing"), layout="wide")
 
 
 class PageEntry(NamedTuple):
@@ -23,19 +24,20 @@ class PageEntry(NamedTuple):
     permission: str
 
 
-# Every page with the permission it needs (tracing.access.roles). No bare strings at the top
-# level of this script: Streamlit's "magic" would print them.
+# Every page with the permission it needs (tracing.access.roles); sections and titles are
+# translated when the navigation is built. No bare strings at the top level of this script:
+# Streamlit's "magic" would print them.
 PAGES = (
-    PageEntry("City", "app_pages/city_map.py", "Map & cameras", "map"),
-    PageEntry("Investigate", "app_pages/trace.py", "Trace a vehicle", "trace"),
-    PageEntry("Investigate", "app_pages/search.py", "Find a vehicle", "search"),
-    PageEntry("Investigate", "app_pages/recognise.py", "Recognise plates", "recognise"),
-    PageEntry("Investigate", "app_pages/review.py", "Review reads", "review"),
-    PageEntry("Alerts", "app_pages/alerts.py", "Alerts", "alerts_view"),
-    PageEntry("Alerts", "app_pages/geofences.py", "Geofences & watchlists", "geofences"),
-    PageEntry("Supervise", "app_pages/coverage.py", "Coverage & health", "coverage"),
-    PageEntry("Supervise", "app_pages/audit.py", "Audit log", "audit"),
-    PageEntry("Administer", "app_pages/admin.py", "Users, devices & retention", "users"),
+    PageEntry(N_("City"), "app_pages/city_map.py", N_("Map & cameras"), "map"),
+    PageEntry(N_("Investigate"), "app_pages/trace.py", N_("Trace a vehicle"), "trace"),
+    PageEntry(N_("Investigate"), "app_pages/search.py", N_("Find a vehicle"), "search"),
+    PageEntry(N_("Investigate"), "app_pages/recognise.py", N_("Recognise plates"), "recognise"),
+    PageEntry(N_("Investigate"), "app_pages/review.py", N_("Review reads"), "review"),
+    PageEntry(N_("Alerts"), "app_pages/alerts.py", N_("Alerts"), "alerts_view"),
+    PageEntry(N_("Alerts"), "app_pages/geofences.py", N_("Geofences & watchlists"), "geofences"),
+    PageEntry(N_("Supervise"), "app_pages/coverage.py", N_("Coverage & health"), "coverage"),
+    PageEntry(N_("Supervise"), "app_pages/audit.py", N_("Audit log"), "audit"),
+    PageEntry(N_("Administer"), "app_pages/admin.py", N_("Users, devices & retention"), "users"),
 )
 
 
@@ -52,20 +54,22 @@ def first_admin(path: str) -> None:
 
 def navigation() -> dict[str, list[st.Page]]:
     """The pages of the logged-in user's role; Login (and Account) otherwise."""
-    login = st.Page("app_pages/login.py", title="Login", default=True)
+    login = st.Page("app_pages/login.py", title=_("Login"), default=True)
     user = auth.current_user()
+    i18n.selector(None if user is None else user.name)
     if user is None or user.must_change:
         return {"": [login]}
     sections: dict[str, list[st.Page]] = {}
     for entry in PAGES:
         if auth.may(entry.permission):
-            sections.setdefault(entry.section, []).append(
-                st.Page(entry.script, title=entry.title, default=not sections))
-    sections.setdefault("Account", []).append(
-        st.Page("app_pages/login.py", title="Account", url_path="account"))
+            sections.setdefault(_(entry.section), []).append(
+                st.Page(entry.script, title=_(entry.title), default=not sections))
+    sections.setdefault(_("Account"), []).append(
+        st.Page("app_pages/login.py", title=_("Account"), url_path="account"))
     with st.sidebar:
-        st.caption(f"Logged in as **{user.name}** ({user.role})")
-        if st.button("Log out"):
+        st.caption(_("Logged in as **{name}** ({role})").format(
+            name=user.name, role=i18n.role_name(user.role)))
+        if st.button(_("Log out")):
             auth.logout()
             st.rerun()
     return sections
@@ -75,6 +79,6 @@ try:
     first_admin(str(resources.database_path()))
     pages = navigation()
 except TracingError as exc:
-    st.error(f"The store cannot be opened: {exc}")
+    st.error(_("The store cannot be opened: {error}").format(error=exc))
     st.stop()
 st.navigation(pages).run()

@@ -35,6 +35,16 @@ def app_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _english_pages() -> Iterator[None]:
+    """Pages open in English in the tests (the app's default is Vietnamese), also in the
+    app servers tests start; tests of other languages set ``settings.DEFAULT_LANGUAGE``."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings, "DEFAULT_LANGUAGE", "en")
+        patch.setenv("TRACING_LANGUAGE", "en")
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _cheap_password_hashing() -> None:
     """Argon2 at its production cost takes ~0.1–1 s per hash; tests use a cheap one."""
     from argon2 import PasswordHasher

@@ -24,6 +24,7 @@ import shapely
 
 from tracing import settings
 from tracing.errors import TracingError
+from tracing.i18n import gettext
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +78,10 @@ def use_offline_assets() -> None:
     logger.debug("inlined folium assets of %s classes", len(classes))
 
 
-def base_map(*, center: tuple[float, float] = (10.82, 106.77), zoom: int = 13) -> folium.Map:
-    """An empty map with no tile layer (the centre may be air-gapped) and OSM credit."""
+def base_map(*, center: tuple[float, float] = (10.82, 106.77), zoom: int = 13,
+             language: str = "en") -> folium.Map:
+    """An empty map with no tile layer (the centre may be air-gapped) and OSM credit (in
+    ``language``, as every builder's texts)."""
     use_offline_assets()
     fmap = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=True)
     root: Any = fmap.get_root()
@@ -87,7 +90,7 @@ def base_map(*, center: tuple[float, float] = (10.82, 106.77), zoom: int = 13) -
     root.html.add_child(folium.Element(
         '<div class="osm-credit" style="position:absolute;bottom:18px;right:0;z-index:1000;'
         'background:rgba(255,255,255,.8);font:11px sans-serif;padding:1px 5px">'
-        f"Roads {html.escape(settings.OSM_ATTRIBUTION)}</div>"))
+        + html.escape(gettext(language, "Roads") + " " + settings.OSM_ATTRIBUTION) + "</div>"))
     return fmap
 
 
@@ -124,31 +127,34 @@ def _joined(value: Any) -> str:
     return "" if value is None or value != value else str(value)
 
 
-def add_roads(fmap: folium.Map, roads: str) -> folium.Map:
+def add_roads(fmap: folium.Map, roads: str, *, language: str = "en") -> folium.Map:
     """Draw roads given as :func:`roads_geojson` text, styled by class."""
     folium.GeoJson(
         roads,
-        name="Roads",
+        name=gettext(language, "Roads"),
         style_function=lambda f: {"color": _style_of(f["properties"]["highway"])[0],
                                   "weight": _style_of(f["properties"]["highway"])[1],
                                   "opacity": 0.9},
-        tooltip=folium.GeoJsonTooltip(fields=["name", "highway"], aliases=["Road", "Class"]),
+        tooltip=folium.GeoJsonTooltip(fields=["name", "highway"], aliases=[
+            gettext(language, "Road"), gettext(language, "Class")]),
         smooth_factor=1.5,
     ).add_to(fmap)
     return fmap
 
 
-def add_wards(fmap: folium.Map, wards: gpd.GeoDataFrame) -> folium.Map:
+def add_wards(fmap: folium.Map, wards: gpd.GeoDataFrame, *, language: str = "en"
+              ) -> folium.Map:
     """Draw ward boundaries with their names and 2019 population as tooltips."""
     frame = wards[["ward", "Pop_2019", "geometry"]].copy()
     frame["geometry"] = shapely.set_precision(frame.geometry.values, 1e-5)
     folium.GeoJson(
         frame.to_json(drop_id=True),
-        name="Wards",
+        name=gettext(language, "Wards"),
         style_function=lambda _: {"color": WARD_COLOUR, "weight": 1.2, "fillOpacity": 0.03,
                                   "dashArray": "4 3"},
         tooltip=folium.GeoJsonTooltip(fields=["ward", "Pop_2019"],
-                                      aliases=["Ward", "Population 2019"]),
+                                      aliases=[gettext(language, "Ward"),
+                                               gettext(language, "Population 2019")]),
     ).add_to(fmap)
     return fmap
 
@@ -157,24 +163,32 @@ def _text(value: Any, missing: str) -> str:
     return missing if value is None or pd.isna(value) or value == "" else str(value)
 
 
-def _camera_popup(row: Any) -> str:
-    heading = _text(row.heading, "unknown")
-    if heading != "unknown":
-        heading = f"{float(row.heading):.0f}°" + ("" if row.heading_known else " (assumed)")
+def _camera_popup(row: Any, language: str) -> str:
+    heading = gettext(language, "unknown")
+    if not (row.heading is None or pd.isna(row.heading)):
+        heading = f"{float(row.heading):.0f}°" + (
+            "" if row.heading_known else " " + gettext(language, "(assumed)"))
     rows = [
-        ("Code", _text(row.code, "")), ("Camera id", row.id),
-        ("Ward", _text(row.ward, "outside the 2019 wards")),
-        ("Reads plates", "yes" if row.is_lpr else "no"), ("Heading", heading),
-        ("Watched road", _text(row.road, "unnamed or not snapped")), ("Status", row.status),
+        (gettext(language, "Code"), _text(row.code, "")),
+        (gettext(language, "Camera id"), row.id),
+        (gettext(language, "Ward"), _text(row.ward, gettext(language, "outside the 2019 wards"))),
+        (gettext(language, "Reads plates"),
+         gettext(language, "yes") if row.is_lpr else gettext(language, "no")),
+        (gettext(language, "Heading"), heading),
+        (gettext(language, "Watched road"),
+         _text(row.road, gettext(language, "unnamed or not snapped"))),
+        (gettext(language, "Status"), row.status),
     ]
     cells = "".join(f"<tr><th>{html.escape(k)}&nbsp;</th><td>{html.escape(str(v))}</td></tr>"
                     for k, v in rows)
     return f"<b>{html.escape(_text(row.name, row.id))}</b><table>{cells}</table>"
 
 
-def add_cameras(fmap: folium.Map, cameras: gpd.GeoDataFrame) -> folium.Map:
+def add_cameras(fmap: folium.Map, cameras: gpd.GeoDataFrame, *, language: str = "en"
+                ) -> folium.Map:
     """Cameras as circle markers: plate-reading ones red and larger, others dark."""
-    for is_lpr, label in ((False, "Other cameras"), (True, "Plate-reading cameras")):
+    for is_lpr, label in ((False, gettext(language, "Other cameras")),
+                          (True, gettext(language, "Plate-reading cameras"))):
         group = folium.FeatureGroup(name=label)
         for row in cameras[cameras["is_lpr"] == is_lpr].itertuples():
             folium.CircleMarker(
@@ -183,18 +197,19 @@ def add_cameras(fmap: folium.Map, cameras: gpd.GeoDataFrame) -> folium.Map:
                 color="white", weight=1.5, fill=True, fill_opacity=0.95,
                 fill_color=LPR_COLOUR if is_lpr else OTHER_CAMERA_COLOUR,
                 tooltip=f"{_text(row.code, row.id)} · {_text(row.name, '')}",
-                popup=folium.Popup(_camera_popup(row), max_width=320),
+                popup=folium.Popup(_camera_popup(row, language), max_width=320),
                 class_name="camera-lpr" if is_lpr else "camera-other",
             ).add_to(group)
         group.add_to(fmap)
     return fmap
 
 
-def add_outline(fmap: folium.Map, outline: shapely.Geometry) -> folium.Map:
+def add_outline(fmap: folium.Map, outline: shapely.Geometry, *, language: str = "en"
+                ) -> folium.Map:
     """Draw the city boundary."""
     folium.GeoJson(
         shapely.to_geojson(shapely.set_precision(outline, 1e-5)),
-        name="City boundary",
+        name=gettext(language, "City boundary"),
         style_function=lambda _: {"color": "#1a237e", "weight": 2.5, "fillOpacity": 0},
     ).add_to(fmap)
     return fmap

@@ -44,6 +44,14 @@ METRIC_CRS: Final = "EPSG:32648"
 LOCAL_TZ: Final = "Asia/Ho_Chi_Minh"
 """Timestamps are stored as instants (UTC) and shown in this zone."""
 
+# --- Languages (tracing.i18n) ----------------------------------------------------------------
+LOCALE_DIR: Final = REPO_ROOT / "locale"
+"""Message catalogs: ``<language>/LC_MESSAGES/messages.po`` (read at run time)."""
+LANGUAGES: Final[dict[str, str]] = {"vi": "Tiếng Việt", "en": "English"}
+"""Languages of the app, each named in itself (as the language selector shows it)."""
+DEFAULT_LANGUAGE: Final = os.environ.get("TRACING_LANGUAGE", "vi")
+"""Language of a browser session until its user chooses one (``TRACING_LANGUAGE``)."""
+
 OSM_ATTRIBUTION: Final = "© OpenStreetMap contributors (ODbL 1.0)"
 
 # --- Road network --------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Times shown to people: instants in the local zone (``settings.LOCAL_TZ``).
 
 Every page, table and map label formats a time with :func:`local_time`, so the app's date
-and time formats (their localisation included) change here only.
+and time formats change here only; each language's way of writing them is
+:func:`tracing.i18n.format_datetime`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tracing import settings
+from tracing.i18n import format_datetime
 
 if TYPE_CHECKING:
     from pandas._libs import NaTType
@@ -26,14 +28,15 @@ Instant: TypeAlias = "datetime | np.datetime64 | NaTType | None"
 missing time (None, NaT)."""
 
 
-def local_time(ts: Instant, *, seconds: bool = True, date: bool = True) -> str:
-    """``ts`` in local time as ``YYYY-MM-DD HH:MM:SS`` ('' when missing). ``seconds`` False
-    drops the seconds, ``date`` False the date. A naive time is read as UTC, the way the
-    store keeps instants."""
+def local_time(ts: Instant, *, seconds: bool = True, date: bool = True,
+               language: str = "en") -> str:
+    """``ts`` in local time as ``language`` writes it ('' when missing): English
+    ``YYYY-MM-DD HH:MM:SS``, Vietnamese ``DD/MM/YYYY HH:MM:SS``. ``seconds`` False drops the
+    seconds, ``date`` False the date. A naive time is read as UTC, the way the store keeps
+    instants."""
     if ts is None or pd.isna(ts):
         return ""
     stamp = pd.Timestamp(ts)
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
-    clock = "%H:%M:%S" if seconds else "%H:%M"
-    return stamp.tz_convert(LOCAL_ZONE).strftime(f"%Y-%m-%d {clock}" if date else clock)
+    return format_datetime(language, stamp, seconds=seconds, with_date=date)
