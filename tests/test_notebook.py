@@ -17,4 +17,4 @@ def test_walkthrough_runs_top_to_bottom(tmp_path: Path) -> None:
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs)
-    assert "108 cameras" in text and "inserted" in text.lower()
+    assert "108 cameras" in text and "4 new, 0 duplicates" in text
